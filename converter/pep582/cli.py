@@ -1,0 +1,166 @@
+"""The ``pep582`` command: enable, disable, inspect and run the PEP 582 startup step."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pep582 import __version__, hook, startup
+from pep582.errors import Pep582Error, exit_codes_help
+from pep582.interpreter import Interpreter, find_python, run_python
+
+LAUNCH = Path(__file__).with_name("launch.py")
+PYTHON_HELP = "Target interpreter: a path, a command, or a version such as 3.12 (default: this one)."
+
+
+class Group(click.Group):
+    """Turns library errors into one line on stderr and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Pep582Error as exc:
+            click.echo(f"pep582: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(
+    cls=Group,
+    epilog="Exit codes:\n\n\b\n" + exit_codes_help(),
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, prog_name="pep582")
+def main() -> None:
+    """PEP 582 local packages: put ./__pypackages__ on sys.path, by the PEP's rules.
+
+    \b
+    pep582 run app.py          run one program with its __pypackages__ (nothing installed)
+    pep582 enable              make this interpreter do the step at every start
+    pep582 where app.py        show which __pypackages__ applies and why
+    """
+
+
+def _describe(python: Interpreter, argv0: str) -> dict[str, Any]:
+    out = run_python(python.executable, [os.fspath(LAUNCH), "describe", argv0], cwd=os.getcwd())
+    decision: dict[str, Any] = json.loads(out)
+    return decision
+
+
+def _verdict(decision: dict[str, Any]) -> str:
+    if decision["disabled"]:
+        return f"nothing applies: {decision['disabled']}"
+    if decision["pypackages"] is None:
+        return "nothing applies: the program is a zip archive"
+    if not decision["exists"]:
+        return "not present"
+    if decision["refused"]:
+        return f"refused: {decision['refused']}"
+    if not decision["present"]:
+        return "present, but holds no scheme directory for this interpreter"
+    return "activated: " + os.pathsep.join(decision["activate"])
+
+
+def _print_decision(decision: dict[str, Any]) -> None:
+    origin = f"script {decision['script']}" if decision["script"] else "current directory"
+    click.echo(f"__pypackages__: {decision['pypackages']}  ({origin})")
+    for key, value in decision["scheme"].items():
+        mark = " [present]" if value in decision["present"] else ""
+        click.echo(f"  {key:<8} {value}{mark}")
+    click.echo(f"  result   {_verdict(decision)}")
+
+
+@main.command(epilog="Example: pep582 enable --python 3.12")
+@click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
+@click.option("--user", is_flag=True, help="Install into the user site directory instead.")
+def enable(python_spec: str | None, user: bool) -> None:
+    """Install the startup hook into an interpreter (site-packages or user site).
+
+    Writes _pep582_hook.py, its byte-compiled .pyc and a one-line _pep582_hook.pth.
+    Running it again changes nothing; an older hook is upgraded in place.
+    """
+    python = find_python(python_spec)
+    state, changed = hook.enable(python, user=user)
+    verb = "enabled" if changed else "already enabled"
+    click.echo(f"pep582 hook {verb} (version {state.version}) for {python.executable}")
+    for path in state.files():
+        click.echo(f"  {path}")
+
+
+@main.command(epilog="Example: pep582 disable --python .venv/bin/python")
+@click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
+@click.option("--user", is_flag=True, help="Remove it from the user site directory instead.")
+def disable(python_spec: str | None, user: bool) -> None:
+    """Remove exactly the files `pep582 enable` wrote."""
+    python = find_python(python_spec)
+    state = hook.disable(python, user=user)
+    if not state.files():
+        click.echo(f"pep582 hook was not installed in {state.site_dir}")
+        return
+    click.echo(f"pep582 hook removed from {state.site_dir}")
+    for path in state.files():
+        click.echo(f"  removed {path}")
+
+
+@main.command(epilog="Example: pep582 status --python 3.11")
+@click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
+def status(python_spec: str | None) -> None:
+    """Say whether an interpreter has the hook, and what it activates from here."""
+    python = find_python(python_spec)
+    click.echo(f"interpreter: {python.executable} ({python.facts.describe()})")
+    states = [s for s in hook.installed_states(python) if s.module or s.pth]
+    if not states:
+        click.echo("hook: not installed (run `pep582 enable`)")
+    for state in states:
+        freshness = "current" if state.current else f"differs from this toolkit's {startup.HOOK_VERSION}"
+        if not state.installed:
+            freshness = "incomplete: " + ", ".join(str(p) for p in state.files())
+        click.echo(f"hook: version {state.version} in {state.site_dir} ({freshness})")
+        if state.module and not state.bytecode:
+            click.echo("  warning: no .pyc; each start compiles it (run `pep582 enable` again)")
+    _print_decision(_describe(python, ""))
+
+
+@main.command(epilog="Example: pep582 where tools/report.py")
+@click.argument("script", required=False)
+@click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+def where(script: str | None, python_spec: str | None, as_json: bool) -> None:
+    """Show which __pypackages__ applies to SCRIPT (or to -c/-m/REPL here), and why.
+
+    Exits 0 when something would be activated, 1 otherwise.
+    """
+    python = find_python(python_spec)
+    decision = _describe(python, script or "")
+    if as_json:
+        click.echo(json.dumps(decision, indent=2))
+    else:
+        _print_decision(decision)
+    sys.exit(0 if decision["activate"] else 1)
+
+
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    epilog="Examples: pep582 run app.py --verbose; pep582 run -m pytest; pep582 run -c 'import x'",
+)
+@click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
+@click.argument("program", nargs=-1, type=click.UNPROCESSED, required=True)
+def run(python_spec: str | None, program: tuple[str, ...]) -> None:
+    """Run SCRIPT [ARGS], -m MODULE [ARGS] or -c CODE [ARGS] under the PEP's rules.
+
+    Nothing is installed: one process gets the same sys.path step the hook performs, with
+    the same sys.argv, and its exit code becomes ours.
+    """
+    python = find_python(python_spec)
+    if program[0].startswith("-") and program[0] not in ("-c", "-m"):
+        raise click.UsageError(f"expected SCRIPT, -m MODULE or -c CODE, not {program[0]!r}")
+    command = [os.fspath(python.executable), os.fspath(LAUNCH), "run", *program]
+    if os.name == "posix":
+        sys.stdout.flush()
+        os.execv(command[0], command)
+    sys.exit(subprocess.call(command))

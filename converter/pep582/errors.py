@@ -1,0 +1,64 @@
+"""Typed errors raised by the library; only the CLI turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+
+class Pep582Error(Exception):
+    """Base class: a problem the user can act on, reported as one line."""
+
+    exit_code = 1
+
+
+class InterpreterError(Pep582Error):
+    """A target interpreter cannot be found, run, or described."""
+
+    exit_code = 3
+
+
+class DestinationError(Pep582Error):
+    """A place we must write is read-only, foreign-owned, locked or already taken."""
+
+    exit_code = 4
+
+
+class SourceError(Pep582Error):
+    """What we were asked to read is not what it claims, or its facts disagree."""
+
+    exit_code = 5
+
+
+class VerificationError(Pep582Error):
+    """A file does not match the hash or size its RECORD promises."""
+
+    exit_code = 6
+
+
+class ConflictError(Pep582Error):
+    """Two things claim the same file (``--merge`` into an existing layout)."""
+
+    exit_code = 7
+
+
+class ResolutionError(Pep582Error):
+    """pip could not resolve, fetch or build what a requirements or lock file asks for."""
+
+    exit_code = 8
+
+
+EXIT_CODES = {
+    0: "success",
+    1: "unexpected internal error",
+    2: "bad command line (usage)",
+    InterpreterError.exit_code: "interpreter not found or not usable",
+    DestinationError.exit_code: "destination not writable, foreign-owned, locked or taken",
+    SourceError.exit_code: "source not recognised or inconsistent",
+    VerificationError.exit_code: "a file does not match its RECORD hash",
+    ConflictError.exit_code: "conflicting files in an existing layout",
+    ResolutionError.exit_code: "pip could not resolve, fetch or build the requirements",
+    130: "interrupted (Ctrl-C); nothing was changed",
+}
+
+
+def exit_codes_help() -> str:
+    """The exit-code table as text for ``--help`` epilogs."""
+    return "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())

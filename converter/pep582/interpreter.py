@@ -1,0 +1,146 @@
+"""Finding a Python interpreter and asking it for its facts and site directories."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pep582.errors import InterpreterError
+from pep582.scheme import InterpreterFacts
+
+# Runs inside the target interpreter (any 3.9+); prints one JSON object.
+_PROBE = r"""
+import json, os, site, sys, sysconfig
+print(json.dumps({
+    "executable": sys.executable,
+    "implementation": sys.implementation.name,
+    "version": list(sys.version_info[:3]),
+    "freethreaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    "platlibdir": getattr(sys, "platlibdir", "lib"),
+    "os_name": os.name,
+    "win32": os.name == "nt" and sys.maxsize <= 2**32,
+    "purelib": sysconfig.get_paths()["purelib"],
+    "site_packages": site.getsitepackages(),
+    "user_site": site.getusersitepackages(),
+    "user_site_enabled": bool(site.check_enableusersite()),
+    "prefix": sys.prefix,
+    "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+}))
+"""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A runnable interpreter and what it told us about itself."""
+
+    executable: Path  # as the user named it (a venv's bin/python stays a venv's)
+    facts: InterpreterFacts
+    full_version: tuple[int, int, int]
+    purelib: Path
+    site_packages: tuple[Path, ...]
+    user_site: Path
+    user_site_enabled: bool
+    prefix: Path
+    base_prefix: Path
+
+    @property
+    def in_venv(self) -> bool:
+        return self.prefix != self.base_prefix
+
+
+def run_python(
+    executable: str | os.PathLike[str], args: list[str], cwd: str | None = None
+) -> str:
+    """Run ``executable args`` (in an empty directory unless ``cwd`` is given).
+
+    Returns stdout; a failure to start or a non-zero exit raises InterpreterError.
+    """
+    with tempfile.TemporaryDirectory(prefix="pep582-probe-") as neutral:
+        try:
+            proc = subprocess.run(
+                [os.fspath(executable), *args],
+                capture_output=True,
+                text=True,
+                cwd=cwd or neutral,
+                check=False,
+            )
+        except OSError as exc:
+            raise InterpreterError(f"cannot run {executable}: {exc.strerror}") from exc
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise InterpreterError(f"{executable} failed (exit {proc.returncode}): {last}")
+    return str(proc.stdout)
+
+
+def probe(executable: str | os.PathLike[str]) -> Interpreter:
+    """Run ``executable`` once and describe it."""
+    executable = os.path.abspath(executable)
+    out = run_python(executable, ["-c", _PROBE])
+    try:
+        data = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError) as exc:
+        raise InterpreterError(f"{executable} did not describe itself: {out[:200]!r}") from exc
+    facts = InterpreterFacts(
+        implementation=data["implementation"],
+        version=(data["version"][0], data["version"][1]),
+        freethreaded=data["freethreaded"],
+        platlibdir=data["platlibdir"],
+        os_name=data["os_name"],
+        win32=data["win32"],
+    )
+    return Interpreter(
+        executable=Path(os.path.abspath(executable)),
+        facts=facts,
+        full_version=tuple(data["version"]),
+        purelib=Path(data["purelib"]),
+        site_packages=tuple(Path(p) for p in data["site_packages"]),
+        user_site=Path(data["user_site"]),
+        user_site_enabled=data["user_site_enabled"],
+        prefix=Path(data["prefix"]),
+        base_prefix=Path(data["base_prefix"]),
+    )
+
+
+_VERSION_SPEC = re.compile(r"^(?:python)?(3)\.(\d+)(t?)$")
+
+
+def candidates_for_version(major: str, minor: str, thread: str) -> list[str]:
+    """Executables that may be Python ``major.minor[t]``: PATH first, then pyenv's versions."""
+    name = f"python{major}.{minor}{thread}"
+    found = []
+    on_path = shutil.which(name)
+    if on_path:
+        found.append(on_path)
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    pattern = os.path.join(pyenv_root, "versions", f"{major}.{minor}.*{thread}", "bin", name)
+    found.extend(sorted(glob.glob(pattern), reverse=True))
+    return found
+
+
+def find_python(spec: str | None) -> Interpreter:
+    """Resolve ``--python``: None (this interpreter), a path or command, or ``3.12``/``3.13t``."""
+    if not spec:
+        return probe(sys.executable)
+    match = _VERSION_SPEC.match(spec)
+    if match and not os.path.exists(spec):
+        major, minor, thread = match.groups()
+        for candidate in candidates_for_version(major, minor, thread):
+            try:
+                found = probe(candidate)
+            except InterpreterError:
+                continue  # e.g. a pyenv shim for a version that is not selected
+            if found.facts.version_tag == f"{major}.{minor}{thread}":
+                return found
+        raise InterpreterError(f"no Python {spec} found on PATH or in pyenv's versions")
+    path = spec if os.sep in spec or os.path.exists(spec) else shutil.which(spec)
+    if not path or not os.path.exists(path):
+        raise InterpreterError(f"no interpreter at {spec!r} (give a path, a command or 3.X)")
+    return probe(path)
