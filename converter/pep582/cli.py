@@ -16,7 +16,9 @@ from pep582.errors import Pep582Error, exit_codes_help
 from pep582.interpreter import Interpreter, find_python, run_python
 
 LAUNCH = Path(__file__).with_name("launch.py")
-PYTHON_HELP = "Target interpreter: a path, a command, or a version such as 3.12 (default: this one)."
+PYTHON_HELP = (
+    "Target interpreter: a path, a command, or a version such as 3.12 (default: this one)."
+)
 
 
 class Group(click.Group):
@@ -117,7 +119,9 @@ def status(python_spec: str | None) -> None:
     if not states:
         click.echo("hook: not installed (run `pep582 enable`)")
     for state in states:
-        freshness = "current" if state.current else f"differs from this toolkit's {startup.HOOK_VERSION}"
+        freshness = (
+            "current" if state.current else f"differs from this toolkit's {startup.HOOK_VERSION}"
+        )
         if not state.installed:
             freshness = "incomplete: " + ", ".join(str(p) for p in state.files())
         click.echo(f"hook: version {state.version} in {state.site_dir} ({freshness})")
@@ -164,3 +168,7 @@ def run(python_spec: str | None, program: tuple[str, ...]) -> None:
         sys.stdout.flush()
         os.execv(command[0], command)
     sys.exit(subprocess.call(command))
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -114,8 +115,11 @@ def enable(interpreter: Interpreter, user: bool = False) -> tuple[HookState, boo
         stale.unlink()
     run_python(
         interpreter.executable,
-        ["-c", "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)",
-         os.fspath(module)],
+        [
+            "-c",
+            "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)",
+            os.fspath(module),
+        ],
     )
     _write_atomic(site_dir / PTH_NAME, PTH_LINE.encode())
     return inspect_site_dir(site_dir), True
@@ -130,15 +134,14 @@ def disable(interpreter: Interpreter, user: bool = False) -> HookState:
     for path in state.files():  # .pth first: no start may import a half-removed hook
         path.unlink()
     if state.bytecode:
-        try:
-            (site_dir / "__pycache__").rmdir()  # only when enable's .pyc was all it held
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):  # only when enable's .pyc was all it held
+            (site_dir / "__pycache__").rmdir()
     return state
 
 
 def installed_states(interpreter: Interpreter) -> list[HookState]:
     """The hook as found in the interpreter's site-packages and its user site."""
-    dirs = list(dict.fromkeys([interpreter.purelib, *interpreter.site_packages,
-                               interpreter.user_site]))
+    dirs = list(
+        dict.fromkeys([interpreter.purelib, *interpreter.site_packages, interpreter.user_site])
+    )
     return [inspect_site_dir(d) for d in dirs if d.is_dir()]

@@ -56,9 +56,7 @@ class Interpreter:
         return self.prefix != self.base_prefix
 
 
-def run_python(
-    executable: str | os.PathLike[str], args: list[str], cwd: str | None = None
-) -> str:
+def run_python(executable: str | os.PathLike[str], args: list[str], cwd: str | None = None) -> str:
     """Run ``executable args`` (in an empty directory unless ``cwd`` is given).
 
     Returns stdout; a failure to start or a non-zero exit raises InterpreterError.

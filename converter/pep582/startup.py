@@ -6,10 +6,7 @@ any interpreter (CPython or PyPy, 3.9+) as ``_pep582_hook.py`` beside a one-line
 ``_pep582_hook.pth``, and ``pep582 run`` can load it by path into another interpreter.
 """
 
-from __future__ import annotations
-
 import os
-import stat
 import sys
 
 HOOK_VERSION = "1"
@@ -81,7 +78,7 @@ def running_scheme(base: str) -> dict[str, str]:
     )
 
 
-def disabled_by(flags: object = None, environ: object = None) -> str | None:
+def disabled_by(flags: object = None, environ: object = None) -> "str | None":
     """Say which interpreter mode switches the step off, or None when it applies."""
     flags = sys.flags if flags is None else flags
     env = os.environ if environ is None else environ
@@ -101,7 +98,7 @@ def disabled_by(flags: object = None, environ: object = None) -> str | None:
     return None
 
 
-def locate(argv0: str, cwd: str | None = None) -> tuple[str | None, str | None]:
+def locate(argv0: str, cwd: "str | None" = None) -> "tuple[str | None, str | None]":
     """Return ``(__pypackages__ path, script path)`` for an invocation, or ``(None, None)``.
 
     ``argv0`` is ``sys.argv[0]`` as it is while ``site`` runs: ``''`` (REPL, stdin),
@@ -134,7 +131,7 @@ def _is_zip(path: str) -> bool:
     return True
 
 
-def untrusted_reason(pypackages: str, targets: list[str], script: str | None) -> str | None:
+def untrusted_reason(pypackages: str, targets: list[str], script: "str | None") -> "str | None":
     """Say why ``pypackages`` must not be used, or None when it passes the trust rule.
 
     Every directory from ``pypackages`` down to each target must be owned by the
@@ -145,6 +142,8 @@ def untrusted_reason(pypackages: str, targets: list[str], script: str | None) ->
     """
     if os.name == "nt":
         return None
+    import stat  # only needed once a __pypackages__ exists
+
     try:
         allowed = {os.geteuid(), 0}
         if script and os.path.exists(script):
@@ -192,7 +191,7 @@ def _user_name(uid: int) -> str:
 class Decision:
     """What the step decides for one invocation (``pep582 where`` prints it)."""
 
-    def __init__(self, disabled: str | None = None) -> None:
+    def __init__(self, disabled: "str | None" = None) -> None:
         self.disabled = disabled  # the mode switch that turns the step off, if any
         self.pypackages: str | None = None  # the one directory that applies
         self.script: str | None = None  # real path of the script being run
@@ -207,7 +206,7 @@ class Decision:
         return dict(vars(self))
 
 
-def describe(argv0: str, cwd: str | None = None, flags: object = None) -> Decision:
+def describe(argv0: str, cwd: "str | None" = None, flags: object = None) -> Decision:
     """Decide, without changing anything, what the step does for one invocation."""
     decision = Decision(disabled_by(flags))
     if decision.disabled:
@@ -242,7 +241,9 @@ def _first_site_index() -> int:
     site_dirs = set()
     if site.ENABLE_USER_SITE:
         site_dirs.add(_site_key(site.getusersitepackages()))
-    site_dirs.update(_site_key(p) for p in site.getsitepackages())
+    # A venv's site-packages is processed before site.PREFIXES names it: ask for both.
+    prefixes = [*site.PREFIXES, sys.prefix, sys.exec_prefix]
+    site_dirs.update(_site_key(p) for p in site.getsitepackages(prefixes))
     for index, entry in enumerate(sys.path):
         if _site_key(entry) in site_dirs:
             return index
@@ -274,18 +275,30 @@ def add_site_dirs(dirs: list[str]) -> list[str]:
     return added
 
 
-def activate(argv0: str | None = None) -> list[str]:
+_done: "set[str]" = set()  # argv0 values already handled in this process
+
+
+def activate(argv0: "str | None" = None) -> "list[str]":
     """Run the PEP 582 step for this process; the ``.pth`` line calls this at startup.
 
     Never raises: a startup hook must not stop the interpreter. A refused directory is
-    reported in one line on stderr. Returns the ``sys.path`` entries added.
+    reported in one line on stderr. Returns the ``sys.path`` entries added. A second call
+    for the same invocation adds nothing (site runs a venv's ``.pth`` files twice).
     """
     try:
         if argv0 is None:
             argv0 = sys.argv[0] if sys.argv else ""
+        if argv0 in _done:
+            return []
+        _done.add(argv0)
+        if disabled_by():
+            return []
+        pypackages, _ = locate(argv0)
+        if pypackages is None or not os.path.isdir(pypackages):
+            return []  # the common case: stop before any further work
         decision = describe(argv0)
         if decision.refused:
-            sys.stderr.write(f"pep582: ignoring {decision.pypackages}: {decision.refused}\n")
+            sys.stderr.write(f"pep582: ignoring {pypackages}: {decision.refused}\n")
             return []
         return add_site_dirs(decision.activate)
     except Exception as exc:  # pragma: no cover - defensive: never break startup

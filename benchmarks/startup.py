@@ -1,0 +1,92 @@
+"""Start-up cost of the PEP 582 hook: `python -c pass` with and without it, interleaved.
+
+    python benchmarks/startup.py [--python PY] [--runs 40]
+
+Five configurations of one venv are timed round-robin (so drift hits all alike) and the
+medians compared: no hook; hook and no __pypackages__; hook and a __pypackages__ holding a
+module; a peer venv whose .pth imports an empty compiled module (the least any .pth hook
+can cost); and, as the floor, the same venv with -S (no site at all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pep582 import hook
+from pep582.interpreter import find_python
+from pep582.scheme import scheme_for
+
+
+def time_once(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True)
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--python", help="interpreter to build the venv from (default: this)")
+    parser.add_argument("--runs", type=int, default=40)
+    args = parser.parse_args()
+    base = find_python(args.python)
+    with tempfile.TemporaryDirectory(prefix="pep582-bench-") as tmp:
+        root = Path(tmp)
+        plain, hooked, peer = root / "plain", root / "hooked", root / "peer"
+        for venv in (plain, hooked, peer):
+            subprocess.run([base.executable, "-m", "venv", "--without-pip", venv], check=True)
+        # The least any .pth-based hook can cost: a .pth importing an empty, compiled module.
+        peer_site = find_python(str(peer / "bin" / "python")).purelib
+        (peer_site / "empty_hook.py").write_text("")
+        (peer_site / "empty_hook.pth").write_text("import empty_hook\n")
+        subprocess.run(
+            [peer / "bin" / "python", "-m", "py_compile", peer_site / "empty_hook.py"], check=True
+        )
+        hooked_python = find_python(str(hooked / "bin" / "python"))
+        state, _ = hook.enable(hooked_python)
+        empty, project = root / "empty", root / "project"
+        empty.mkdir()
+        purelib = Path(scheme_for(project, base.facts, "pep582").purelib)
+        purelib.mkdir(parents=True)
+        (purelib / "localmod.py").write_text("X = 1\n")
+        configs = {
+            "floor: -S": ([os.fspath(plain / "bin" / "python"), "-S", "-c", "pass"], empty),
+            "no hook": ([os.fspath(plain / "bin" / "python"), "-c", "pass"], empty),
+            "peer: .pth importing empty module": (
+                [os.fspath(peer / "bin" / "python"), "-c", "pass"],
+                empty,
+            ),
+            "hook, no __pypackages__": (
+                [os.fspath(hooked / "bin" / "python"), "-c", "pass"],
+                empty,
+            ),
+            "hook, __pypackages__ here": (
+                [os.fspath(hooked / "bin" / "python"), "-c", "pass"],
+                project,
+            ),
+        }
+        env_note = os.environ.get("PYTHONDONTWRITEBYTECODE")
+        samples: dict[str, list[float]] = {name: [] for name in configs}
+        for command, cwd in configs.values():  # warm the page cache
+            time_once(command, cwd)
+        for _ in range(args.runs):
+            for name, (command, cwd) in configs.items():
+                samples[name].append(time_once(command, cwd))
+        medians = {name: statistics.median(values) for name, values in samples.items()}
+    print(f"interpreter: {base.executable} ({base.facts.describe()})")
+    print(f"hook .pyc present: {bool(state.bytecode)}; PYTHONDONTWRITEBYTECODE={env_note}")
+    print(f"runs per configuration: {args.runs} (interleaved); medians:")
+    reference = medians["no hook"]
+    for name, value in medians.items():
+        delta = value - reference
+        print(f"  {name:<34} {value:7.2f} ms  {delta:+6.2f} ms  x{value / reference:.3f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

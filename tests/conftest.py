@@ -1,0 +1,53 @@
+"""pytest configuration: make ``tests.helpers`` importable and share fixtures."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pep582.interpreter import Interpreter
+
+from helpers import PACKAGES, VERSIONS, interpreter, run
+
+
+@pytest.fixture(params=VERSIONS)
+def any_python(request: pytest.FixtureRequest) -> Interpreter:
+    """Each Python 3.9-3.13 present on the machine; absent ones are skipped."""
+    found = interpreter(request.param)
+    if found is None:
+        pytest.skip(f"Python {request.param} is not installed here")
+    return found
+
+
+@pytest.fixture
+def root_only() -> None:
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("needs root (chown to nobody), as in CI")
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Wheels of every package under tests/packages, built offline once per session."""
+    out = tmp_path_factory.mktemp("wheelhouse")
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-index",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            out,
+            *sorted(p for p in PACKAGES.iterdir() if (p / "pyproject.toml").exists()),
+        ],
+        check=True,
+    )
+    return out

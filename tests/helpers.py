@@ -1,0 +1,79 @@
+"""Shared test helpers: interpreters on this machine, venvs, projects, wheels."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pep582.interpreter import Interpreter, InterpreterError, find_python
+from pep582.scheme import Scheme, scheme_for
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ROOT / "tests" / "packages"
+VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+
+
+@functools.cache
+def interpreter(version: str) -> Interpreter | None:
+    """The machine's Python ``version``, or None when it is not installed."""
+    try:
+        return find_python(version)
+    except InterpreterError:
+        return None
+
+
+def run(
+    args: list[str | os.PathLike[str]],
+    cwd: str | os.PathLike[str] | None = None,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, capturing text output; the environment is ours minus PYTHON* noise."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [os.fspath(a) for a in args],
+        cwd=cwd,
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{args} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    return proc
+
+
+def pep582(
+    *args: str | os.PathLike[str],
+    cwd: str | os.PathLike[str] | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``pep582`` CLI of this checkout in a subprocess."""
+    return run([sys.executable, "-m", "pep582.cli", *args], cwd=cwd, input=input)
+
+
+def make_venv(python: Interpreter, path: Path) -> Path:
+    """A bare venv (no pip) for ``python``; returns its interpreter."""
+    run([python.executable, "-m", "venv", "--without-pip", path], check=True)
+    return path / "bin" / "python"
+
+
+def local_scheme(project: Path, python: Interpreter) -> Scheme:
+    return scheme_for(project, python.facts, "pep582")
+
+
+def add_module(project: Path, python: Interpreter, name: str = "localmod") -> Path:
+    """Put ``name.py`` (which knows where it lives) into the project's purelib."""
+    purelib = Path(local_scheme(project, python).purelib)
+    purelib.mkdir(parents=True, exist_ok=True)
+    module = purelib / f"{name}.py"
+    module.write_text("WHERE = __file__\n")
+    return module

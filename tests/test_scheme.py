@@ -1,0 +1,105 @@
+"""The localpackages and draft (pdm) layouts, for interpreters we can and cannot run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import PurePosixPath, PureWindowsPath
+
+import pytest
+
+from pep582.interpreter import Interpreter
+from pep582.scheme import InterpreterFacts, scheme_for
+
+from helpers import run
+
+POSIX = [
+    ((3, 9), False, "lib", "lib/python3.9/site-packages", "lib/python3.9/site-packages"),
+    ((3, 10), False, "lib", "lib/python3.10/site-packages", "lib/python3.10/site-packages"),
+    ((3, 11), False, "lib", "lib/python3.11/site-packages", "lib/python3.11/site-packages"),
+    ((3, 12), False, "lib", "lib/python3.12/site-packages", "lib/python3.12/site-packages"),
+    ((3, 13), False, "lib", "lib/python3.13/site-packages", "lib/python3.13/site-packages"),
+    ((3, 13), True, "lib", "lib/python3.13t/site-packages", "lib/python3.13t/site-packages"),
+    ((3, 12), False, "lib64", "lib/python3.12/site-packages", "lib64/python3.12/site-packages"),
+]
+
+
+@pytest.mark.parametrize(("version", "ft", "platlibdir", "purelib", "platlib"), POSIX)
+def test_posix_cpython(
+    version: tuple[int, int], ft: bool, platlibdir: str, purelib: str, platlib: str
+) -> None:
+    facts = InterpreterFacts(version=version, freethreaded=ft, platlibdir=platlibdir)
+    scheme = scheme_for("/proj", facts, "pep582")
+    root = PurePosixPath("/proj/__pypackages__")
+    assert scheme.root == root
+    assert scheme.purelib == root / purelib
+    assert scheme.platlib == root / platlib
+    assert scheme.scripts == root / "bin"
+    assert scheme.data == root
+    assert scheme.include == root / "include" / purelib.split("/")[1]
+    assert len(scheme.site_dirs) == (1 if purelib == platlib else 2)
+
+
+def test_pypy() -> None:
+    scheme = scheme_for("/p", InterpreterFacts("pypy", (3, 10)), "pep582")
+    assert str(scheme.purelib) == "/p/__pypackages__/lib/pypy3.10/site-packages"
+
+
+@pytest.mark.parametrize(
+    ("facts", "folder"),
+    [
+        (InterpreterFacts(version=(3, 12), os_name="nt"), "Python312"),
+        (InterpreterFacts(version=(3, 12), os_name="nt", win32=True), "Python312-32"),
+        (InterpreterFacts(version=(3, 13), os_name="nt", freethreaded=True), "Python313t"),
+        (InterpreterFacts("pypy", (3, 10), os_name="nt"), "PyPy310"),
+    ],
+)
+def test_windows(facts: InterpreterFacts, folder: str) -> None:
+    scheme = scheme_for(r"C:\proj", facts, "pep582")
+    root = PureWindowsPath(r"C:\proj\__pypackages__")
+    assert scheme.root == root
+    assert scheme.purelib == scheme.platlib == root / folder / "site-packages"
+    assert scheme.scripts == root / folder / "Scripts"
+    assert scheme.include == root / folder / "Include"
+    assert scheme.data == root
+
+
+@pytest.mark.parametrize(
+    ("facts", "base", "scripts"),
+    [
+        (InterpreterFacts(version=(3, 11)), "/p/__pypackages__/3.11", "bin"),
+        (InterpreterFacts(version=(3, 13), freethreaded=True), "/p/__pypackages__/3.13t", "bin"),
+    ],
+)
+def test_pdm_layout_posix(facts: InterpreterFacts, base: str, scripts: str) -> None:
+    scheme = scheme_for("/p", facts, "pdm")
+    assert str(scheme.purelib) == str(scheme.platlib) == f"{base}/lib"
+    assert str(scheme.scripts) == f"{base}/{scripts}"
+    assert str(scheme.include) == f"{base}/include"
+    assert str(scheme.data) == base
+
+
+def test_pdm_layout_windows() -> None:
+    scheme = scheme_for(
+        r"C:\p", InterpreterFacts(version=(3, 11), os_name="nt", win32=True), "pdm"
+    )
+    assert str(scheme.purelib) == r"C:\p\__pypackages__\3.11-32\lib"
+    assert str(scheme.scripts) == r"C:\p\__pypackages__\3.11-32\Scripts"
+
+
+def test_unknown_layout() -> None:
+    with pytest.raises(ValueError, match="unknown layout"):
+        scheme_for("/p", InterpreterFacts(), "flat")  # type: ignore[arg-type]
+
+
+def test_matches_each_interpreters_own_posix_prefix(any_python: Interpreter) -> None:
+    """Computed without running Python == what that Python's sysconfig says."""
+    code = (
+        "import json, sys, sysconfig\n"
+        "b = sys.argv[1]\n"
+        "print(json.dumps(sysconfig.get_paths('posix_prefix', vars={'base': b, 'platbase': b})))"
+    )
+    out = run([any_python.executable, "-c", code, "/p/__pypackages__"], check=True).stdout
+    theirs = json.loads(out)
+    ours = scheme_for("/p", any_python.facts, "pep582").as_dict()
+    for key in ("purelib", "platlib", "scripts", "data"):
+        assert ours[key] == theirs[key], key

@@ -1,0 +1,206 @@
+"""The PEP's sys.path step, exercised through real interpreters with the hook enabled."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers import VERSIONS, add_module, interpreter, make_venv, pep582, run
+
+PROBE = """\
+import json, sys
+try:
+    import localmod
+    where = localmod.WHERE
+except ImportError:
+    where = None
+print(json.dumps({"where": where, "path": sys.path}))
+"""
+
+
+@pytest.fixture(scope="session", params=VERSIONS)
+def hooked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """(base interpreter, venv python with `pep582 enable` applied) for each Python here."""
+    base = interpreter(request.param)
+    if base is None:
+        pytest.skip(f"Python {request.param} is not installed here")
+    venv_python = make_venv(base, tmp_path_factory.mktemp(f"venv{request.param}") / "v")
+    result = pep582("enable", "--python", venv_python)
+    assert result.returncode == 0, result.stderr
+    return base, venv_python
+
+
+def probe(
+    python: Path,
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+) -> dict[str, Any]:
+    proc = run([python, *args], cwd=cwd, env=env, input=input)
+    assert proc.returncode == 0, proc.stderr
+    assert "pep582:" not in proc.stderr, proc.stderr
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.fixture
+def project(tmp_path: Path, hooked: Any) -> Path:
+    base, _ = hooked
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "app.py").write_text(PROBE)
+    add_module(proj, base)
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    add_module(other, base)  # a decoy: must never be used when a script runs
+    return proj
+
+
+def test_script_uses_its_own_directory(project: Path, hooked: Any) -> None:
+    _, py = hooked
+    assert probe(py, "app.py", cwd=project)["where"].startswith(str(project / "__pypackages__"))
+
+
+def test_script_run_from_elsewhere_ignores_cwd(project: Path, hooked: Any) -> None:
+    _, py = hooked
+    other = project.parent / "elsewhere"
+    found = probe(py, str(project / "app.py"), cwd=other)["where"]
+    assert found.startswith(str(project / "__pypackages__"))
+
+
+def test_cwd_pypackages_ignored_for_script_without_own(tmp_path: Path, hooked: Any) -> None:
+    base, py = hooked
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "tool.py").write_text(PROBE)
+    add_module(tmp_path, base)
+    assert probe(py, str(scripts / "tool.py"), cwd=tmp_path)["where"] is None
+
+
+@pytest.mark.parametrize("mode", ["-c", "-m", "stdin", "dash"])
+def test_cwd_modes_use_current_directory(project: Path, hooked: Any, mode: str) -> None:
+    _, py = hooked
+    other = project.parent / "elsewhere"
+    (other / "probe_mod.py").write_text(PROBE)
+    args = {"-c": ["-c", PROBE], "-m": ["-m", "probe_mod"], "stdin": [], "dash": ["-"]}[mode]
+    found = probe(py, *args, cwd=other, input=PROBE if mode in ("stdin", "dash") else None)
+    assert found["where"].startswith(str(other / "__pypackages__"))
+
+
+def test_interactive_prompt_uses_current_directory(project: Path, hooked: Any) -> None:
+    _, py = hooked
+    proc = run([py, "-i", "-q"], cwd=project, input="import localmod; print(localmod.WHERE)\n")
+    assert str(project / "__pypackages__") in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("flags", "env"),
+    [(["-I"], {}), (["-S"], {}), (["-P"], {}), ([], {"PYTHONSAFEPATH": "1"})],
+    ids=["isolated", "no-site", "safe-path", "PYTHONSAFEPATH"],
+)
+def test_modes_that_activate_nothing(
+    project: Path, hooked: Any, flags: list[str], env: dict[str, str]
+) -> None:
+    base, py = hooked
+    if flags == ["-P"] and base.facts.version < (3, 11):
+        pytest.skip("-P exists from Python 3.11")
+    assert probe(py, *flags, "app.py", cwd=project, env=env)["where"] is None
+    assert probe(py, *flags, "-c", PROBE, cwd=project, env=env)["where"] is None
+
+
+def test_symlinked_script_uses_real_directory(project: Path, hooked: Any) -> None:
+    _, py = hooked
+    bindir = project.parent / "bin"
+    bindir.mkdir()
+    (bindir / "app").symlink_to(project / "app.py")
+    found = probe(py, str(bindir / "app"), cwd=project.parent)["where"]
+    assert found.startswith(str(project / "__pypackages__"))
+
+
+def test_sys_path_order(project: Path, hooked: Any) -> None:
+    base, py = hooked
+    path = probe(py, "app.py", cwd=project)["path"]
+    local = [i for i, p in enumerate(path) if "__pypackages__" in p]
+    stdlib = [i for i, p in enumerate(path) if p.endswith(f"python{base.facts.version_tag}")]
+    site = [
+        i for i, p in enumerate(path) if p.endswith("site-packages") and "__pypackages__" not in p
+    ]
+    assert path[0] == str(project)
+    assert len(local) == 1
+    assert stdlib and max(stdlib) < local[0] < min(site)
+    assert local[0] == min(site) - 1  # immediately before the first site-packages
+
+
+def test_pth_processed_exactly_once_and_step_idempotent(project: Path, hooked: Any) -> None:
+    base, py = hooked
+    purelib = Path(add_module(project, base)).parent
+    extra = project / "extra"
+    extra.mkdir()
+    (extra / "extramod.py").write_text("X = 1\n")
+    counter = project / "count.txt"
+    (purelib / "zz_local.pth").write_text(
+        f"{extra}\nimport os; open({str(counter)!r}, 'a').write('x')\n"
+    )
+    code = (
+        "import sys, json, extramod, _pep582_hook\n"
+        "again = _pep582_hook.activate('')\n"
+        "print(json.dumps({'path': sys.path, 'again': again}))\n"
+    )
+    proc = run([py, "-c", code], cwd=project, check=True)
+    data = json.loads(proc.stdout)
+    assert counter.read_text() == "x"
+    assert data["again"] == []
+    assert data["path"].count(str(purelib)) == 1
+    assert data["path"].count(str(extra)) == 1
+    assert data["path"].index(str(extra)) < min(
+        i for i, p in enumerate(data["path"]) if p.endswith("site-packages") and "__pyp" not in p
+    )
+
+
+def test_pip_install_prefix_tree_is_picked_up(
+    tmp_path: Path, hooked: Any, wheelhouse: Path
+) -> None:
+    base, py = hooked
+    if run([base.executable, "-m", "pip", "--version"]).returncode != 0:
+        pytest.skip("this interpreter has no pip")
+    project = tmp_path / "proj"
+    project.mkdir()
+    run(
+        [
+            base.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-index",
+            "--ignore-installed",
+            "--no-deps",
+            "--prefix",
+            "__pypackages__",
+            *wheelhouse.glob("hello-*.whl"),
+        ],
+        cwd=project,
+        check=True,
+    )
+    proc = run([py, "-c", "import hello; print(hello.__file__)"], cwd=project, check=True)
+    assert str(project / "__pypackages__") in proc.stdout
+
+
+def test_pep582_run_without_hook(project: Path, hooked: Any) -> None:
+    base, _ = hooked
+    other = project.parent / "elsewhere"
+    proc = pep582(
+        "run", "--python", os.fspath(base.executable), str(project / "app.py"), cwd=other
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["where"].startswith(str(project / "__pypackages__"))
+    assert data["path"][0] == str(project)
+    code = "import sys, localmod; print(localmod.WHERE); sys.exit(int(sys.argv[1]))"
+    proc = pep582("run", "--python", os.fspath(base.executable), "-c", code, "7", cwd=other)
+    assert proc.returncode == 7
+    assert proc.stdout.startswith(str(other / "__pypackages__"))
