@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pep582.interpreter import Interpreter
 
-from helpers import PACKAGES, VERSIONS, interpreter, run
+from helpers import VERSIONS, copy_packages, interpreter, run
 
 
 @pytest.fixture(params=VERSIONS)
@@ -46,7 +46,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-q",
             "-w",
             out,
-            *sorted(p for p in PACKAGES.iterdir() if (p / "pyproject.toml").exists()),
+            *copy_packages(tmp_path_factory.mktemp("package-sources")),
         ],
         check=True,
     )

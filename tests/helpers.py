@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,15 @@ def pep582(
 ) -> subprocess.CompletedProcess[str]:
     """Run the ``pep582`` CLI of this checkout in a subprocess."""
     return run([sys.executable, "-m", "pep582.cli", *args], cwd=cwd, input=input)
+
+
+def copy_packages(destination: Path) -> list[Path]:
+    """Copies of the test packages (builds write into their trees; the repo stays clean)."""
+    copies = []
+    for package in sorted(PACKAGES.iterdir()):
+        if (package / "pyproject.toml").exists():
+            copies.append(Path(shutil.copytree(package, destination / package.name)))
+    return copies
 
 
 def make_venv(python: Interpreter, path: Path) -> Path:

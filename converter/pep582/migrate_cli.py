@@ -1,0 +1,169 @@
+"""The ``pep582-migrate`` command: move what you have into a ``__pypackages__`` layout."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from pep582 import __version__
+from pep582.errors import Pep582Error, exit_codes_help
+from pep582.migrate import Plan, build_plan, ensure_not_inside, execute, iter_summary
+from pep582.scheme import LAYOUTS, Layout
+from pep582.sources import detect
+from pep582.staging import Existing
+
+EPILOG = (
+    "\b\nExamples:\n"
+    "  pep582-migrate .venv                    # ./.venv -> ./__pypackages__\n"
+    "  pep582-migrate .venv --dry-run          # show the plan, write nothing\n"
+    "  pep582-migrate __pypackages__ --layout pep582 --replace   # PDM layout -> PEP layout\n"
+    "\n\b\nExit codes:\n" + exit_codes_help()
+)
+
+
+def _print_plan(plan: Plan, verbose: bool) -> None:
+    echo = click.echo
+    for source in plan.sources:
+        echo(f"source:  {source}")
+    echo(f"target:  {plan.target} ({plan.layout} layout, {plan.existing})")
+    for scheme in plan.schemes:
+        for key, value in scheme.as_dict().items():
+            echo(f"  {key:<8} {value}")
+    echo(f"scripts: #!{plan.interpreter}")
+    counts = plan.counts()
+    mode = "hard-link" if plan.link else "copy"
+    echo(
+        f"files:   {counts['carry']} to {mode}, {counts['write']} to write, "
+        f"{counts['symlink']} symlinks; verify: {'yes' if plan.verify else 'no'}"
+    )
+    echo(f"distributions ({len(plan.distributions)}):")
+    for dist in plan.distributions:
+        flags = [f for f, on in (("editable", dist.editable), ("requested", dist.requested)) if on]
+        scripts = f" scripts: {', '.join(dist.scripts)}" if dist.scripts else ""
+        echo(
+            f"  {dist.name} {dist.version} [{dist.kind}{', ' if flags else ''}"
+            f"{', '.join(flags)}]{scripts}"
+        )
+    for skipped in plan.skipped:
+        echo(f"skip:    {skipped.what}: {skipped.reason}")
+    for warning in plan.warnings:
+        echo(f"warning: {warning}")
+    if verbose:
+        for action in plan.actions:
+            echo(f"  {action.kind:<7} {action.target}")
+
+
+@click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--project",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory that gets __pypackages__ (default: the one holding SOURCE).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(LAYOUTS),
+    default="pep582",
+    show_default=True,
+    help="pep582: lib/pythonX.Y/site-packages; pdm: the draft X.Y/lib layout.",
+)
+@click.option(
+    "--copy", "copy", is_flag=True, help="Copy files instead of hard-linking them from the source."
+)
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Check every file against its RECORD hash while reading it.",
+)
+@click.option(
+    "--merge",
+    "existing",
+    flag_value="merge",
+    help="Add to an existing __pypackages__; a conflicting file is an error.",
+)
+@click.option(
+    "--replace",
+    "existing",
+    flag_value="replace",
+    help="Replace an existing __pypackages__ (the old one stays until the new is in).",
+)
+@click.option("--include-pip", is_flag=True, help="Also carry the venv's seed pip.")
+@click.option(
+    "--python",
+    "python",
+    metavar="PY",
+    help="Interpreter that console scripts name (default: the venv's base Python).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan or report as JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="List every file.")
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@click.version_option(__version__, prog_name="pep582-migrate")
+def main(
+    source: Path,
+    project: Path | None,
+    layout: Layout,
+    copy: bool,
+    verify: bool,
+    existing: Existing | None,
+    include_pip: bool,
+    python: str | None,
+    dry_run: bool,
+    as_json: bool,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Move SOURCE (a venv or a __pypackages__) into a __pypackages__ layout.
+
+    Every installed distribution is carried over: files are hard-linked (or copied) and
+    checked against RECORD, console scripts are regenerated so that
+    __pypackages__/bin/TOOL runs without any hook, RECORD files are rewritten for the new
+    places. Everything is staged beside the target and moved in atomically; SOURCE is
+    only read.
+    """
+    try:
+        sources = detect(source, python)
+        if project is None:
+            holder = sources[0].path.parent
+            project = holder
+        ensure_not_inside(project, sources)
+        plan = build_plan(
+            sources,
+            project,
+            layout,
+            link=not copy,
+            verify=verify,
+            existing=existing or "refuse",
+            include_pip=include_pip,
+            interpreter=python,
+        )
+        if dry_run:
+            if as_json:
+                click.echo(json.dumps(plan.as_dict(with_actions=verbose), indent=2))
+            elif not quiet:
+                _print_plan(plan, verbose)
+            return
+        show_bar = sys.stderr.isatty() and not (as_json or quiet)
+        with click.progressbar(
+            length=len(plan.actions), label="migrating", file=sys.stderr, hidden=not show_bar
+        ) as bar:
+            report = execute(plan, progress=bar.update)
+    except Pep582Error as exc:
+        click.echo(f"pep582-migrate: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("pep582-migrate: interrupted; nothing was changed", err=True)
+        sys.exit(130)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    elif not quiet:
+        for line in iter_summary(report):
+            click.echo(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""Installed in editable mode by the tests."""
+
+
+def main() -> None:
+    print("editme from", __file__)
