@@ -369,3 +369,12 @@ def test_help_documents_exit_codes() -> None:
 
 def test_packages_dir_is_untouched_by_builds() -> None:
     assert not list(PACKAGES.glob("*/build")) and not list(PACKAGES.rglob("*.egg-info"))
+
+
+def test_record_rows_are_unique(rich_venv: Path, project: Path) -> None:
+    assert migrate(rich_venv, "--project", project).returncode == 0
+    site = Path(scheme_for(project, FACTS, "pep582").purelib)
+    for record in site.glob("*.dist-info/RECORD"):
+        rows = [row[0] for row in csv.reader(record.read_text().splitlines())]
+        assert len(rows) == len(set(rows)), record
+        assert rows.count(f"{record.parent.name}/RECORD") == 1

@@ -12,14 +12,16 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pep582.errors import InterpreterError
 from pep582.scheme import InterpreterFacts
 
-# Runs inside the target interpreter (any 3.9+); prints one JSON object.
-_PROBE = r"""
-import json, os, site, sys, sysconfig
-print(json.dumps({
+# Runs inside the target interpreter (any 3.9+) and prints one JSON object; the facts part
+# needs no site, so it can run under -I -S, which starts several times faster.
+_FACTS = r"""
+import json, os, sys, sysconfig
+info = {
     "executable": sys.executable,
     "implementation": sys.implementation.name,
     "version": list(sys.version_info[:3]),
@@ -27,14 +29,20 @@ print(json.dumps({
     "platlibdir": getattr(sys, "platlibdir", "lib"),
     "os_name": os.name,
     "win32": os.name == "nt" and sys.maxsize <= 2**32,
-    "purelib": sysconfig.get_paths()["purelib"],
-    "site_packages": site.getsitepackages(),
-    "user_site": site.getusersitepackages(),
-    "user_site_enabled": bool(site.check_enableusersite()),
-    "prefix": sys.prefix,
-    "base_prefix": getattr(sys, "base_prefix", sys.prefix),
-}))
+}
 """
+_SITE = r"""
+import site
+info.update(
+    purelib=sysconfig.get_paths()["purelib"],
+    site_packages=site.getsitepackages(),
+    user_site=site.getusersitepackages(),
+    user_site_enabled=bool(site.check_enableusersite()),
+    prefix=sys.prefix,
+    base_prefix=getattr(sys, "base_prefix", sys.prefix),
+)
+"""
+_PRINT = "print(json.dumps(info))\n"
 
 
 @dataclass(frozen=True)
@@ -81,21 +89,10 @@ def run_python(executable: str | os.PathLike[str], args: list[str], cwd: str | N
 def probe(executable: str | os.PathLike[str]) -> Interpreter:
     """Run ``executable`` once and describe it."""
     executable = os.path.abspath(executable)
-    out = run_python(executable, ["-c", _PROBE])
-    try:
-        data = json.loads(out.strip().splitlines()[-1])
-    except (ValueError, IndexError) as exc:
-        raise InterpreterError(f"{executable} did not describe itself: {out[:200]!r}") from exc
-    facts = InterpreterFacts(
-        implementation=data["implementation"],
-        version=(data["version"][0], data["version"][1]),
-        freethreaded=data["freethreaded"],
-        platlibdir=data["platlibdir"],
-        os_name=data["os_name"],
-        win32=data["win32"],
-    )
+    data = _ask(executable, [], _FACTS + _SITE + _PRINT)
+    facts = _facts(data)
     return Interpreter(
-        executable=Path(os.path.abspath(executable)),
+        executable=Path(executable),
         facts=facts,
         full_version=tuple(data["version"]),
         purelib=Path(data["purelib"]),
@@ -104,6 +101,31 @@ def probe(executable: str | os.PathLike[str]) -> Interpreter:
         user_site_enabled=data["user_site_enabled"],
         prefix=Path(data["prefix"]),
         base_prefix=Path(data["base_prefix"]),
+    )
+
+
+def probe_facts(executable: str | os.PathLike[str]) -> InterpreterFacts:
+    """Only the layout facts of ``executable`` (isolated, without site: a fast start)."""
+    return _facts(_ask(os.path.abspath(executable), ["-I", "-S"], _FACTS + _PRINT))
+
+
+def _ask(executable: str, flags: list[str], code: str) -> dict[str, Any]:
+    out = run_python(executable, [*flags, "-c", code])
+    try:
+        data: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError) as exc:
+        raise InterpreterError(f"{executable} did not describe itself: {out[:200]!r}") from exc
+    return data
+
+
+def _facts(data: dict[str, Any]) -> InterpreterFacts:
+    return InterpreterFacts(
+        implementation=data["implementation"],
+        version=(data["version"][0], data["version"][1]),
+        freethreaded=data["freethreaded"],
+        platlibdir=data["platlibdir"],
+        os_name=data["os_name"],
+        win32=data["win32"],
     )
 
 

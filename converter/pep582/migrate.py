@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 
 from installer.records import RecordEntry
@@ -36,7 +36,7 @@ class Action:
     """One file of the new tree: linked/copied from ``source``, or written from ``data``."""
 
     target: str  # path relative to the new __pypackages__, POSIX separators
-    source: Path | None = None
+    source: str | None = None
     data: bytes | None = None
     mode: int = 0o644
     expected: RecordEntry | None = None  # what RECORD promises about ``source``
@@ -140,44 +140,67 @@ class Report:
         return data
 
 
-def _under(path: Path, directory: Path) -> bool:
-    return path == directory or directory in path.parents
+def _under(path: str, directory: str) -> bool:
+    """Whether ``path`` is ``directory`` or inside it (both normalised, absolute strings)."""
+    return path == directory or path.startswith(directory + os.sep)
 
 
-def _pyc_source(relative: PurePosixPath) -> PurePosixPath | None:
+def _pyc_source(relative: str) -> str | None:
     """``pkg/__pycache__/mod.cpython-311.pyc`` → ``pkg/mod.py``."""
-    if relative.parent.name != "__pycache__" or relative.suffix != ".pyc":
+    head, _, name = relative.rpartition("/")
+    if not name.endswith(".pyc") or not (head == "__pycache__" or head.endswith("/__pycache__")):
         return None
-    return relative.parent.parent / (relative.name.split(".")[0] + ".py")
+    package = head[: -len("__pycache__")]
+    return package + name.split(".")[0] + ".py"
 
 
 class _Planner:
-    """Builds the actions that carry one source into one target scheme."""
+    """Builds the actions that carry one source into one target scheme.
+
+    Paths are plain normalised strings here: a venv holds thousands of files and
+    planning must stay a small fraction of the time spent linking them.
+    """
 
     def __init__(self, plan: Plan, source: Source, scheme: Scheme, include_pip: bool) -> None:
         self.plan = plan
         self.source = source
         self.scheme = scheme
         self.include_pip = include_pip
-        self.root = Path(plan.target)
+        self.root = str(plan.target)
+        self.source_root = str(source.path)
+        self.source_sites = [str(d) for d in source.site_dirs]
+        self.target_sites = [str(d) for d in scheme.site_dirs]
+        self.source_scripts = str(source.scripts)
+        self.target_scripts = str(scheme.scripts)
         # source directory → target directory, most specific first
-        self.places: list[tuple[Path, Path]] = [
-            *zip(source.site_dirs, [Path(d) for d in scheme.site_dirs] * 2),
-            (source.include, Path(scheme.include)),
-            (source.scripts, Path(scheme.scripts)),
-            (source.data, Path(scheme.data)),
+        self.places: list[tuple[str, str]] = [
+            *zip(self.source_sites, self.target_sites * 2),
+            (str(source.include), str(scheme.include)),
+            (self.source_scripts, self.target_scripts),
+            (str(source.data), str(scheme.data)),
         ]
-        self.locator = locator(str(scheme.scripts), [str(d) for d in scheme.site_dirs])
-        self.moved: dict[Path, Path] = {}  # source file → target file (outside site dirs)
-        self.written: dict[Path, bytes] = {}  # target file → new bytes
+        self.locator = locator(self.target_scripts, self.target_sites)
+        self.moved: dict[str, str] = {}  # source file → target file (outside site dirs)
+        self.written: dict[str, bytes] = {}  # target file → new bytes
+        self.owned: dict[int, list[str]] = {}
 
-    def rel(self, target: Path) -> str:
-        return target.relative_to(self.root).as_posix()
+    def owned_files(self, dist: Distribution) -> list[str]:
+        """Absolute normalised paths of the files ``dist``'s RECORD lists (cached)."""
+        key = id(dist)
+        if key not in self.owned:
+            base = str(dist.site_dir)
+            self.owned[key] = [
+                os.path.normpath(os.path.join(base, e.path)) for e in dist.record or []
+            ]
+        return self.owned[key]
 
-    def target_of(self, path: Path) -> Path | None:
+    def rel(self, target: str) -> str:
+        return target[len(self.root) + 1 :].replace(os.sep, "/")
+
+    def target_of(self, path: str) -> str | None:
         for source_dir, target_dir in self.places:
             if _under(path, source_dir):
-                return target_dir / path.relative_to(source_dir)
+                return target_dir + path[len(source_dir) :]
         return None
 
     def add(self, action: Action) -> None:
@@ -185,10 +208,9 @@ class _Planner:
 
     def run(self) -> None:
         carried, excluded = self.select()
-        expected: dict[Path, RecordEntry] = {}
+        expected: dict[str, RecordEntry] = {}
         for dist in carried:
-            for entry, path in zip(dist.record or [], dist.owned_files()):
-                expected[path] = entry
+            expected.update(zip(self.owned_files(dist), dist.record or []))
         self.plan_outside_files(carried, expected)
         self.plan_site_files(carried, excluded, expected)
         for dist in carried:
@@ -196,13 +218,13 @@ class _Planner:
         for dist in carried:
             self.plan_record(dist)
 
-    def select(self) -> tuple[list[Distribution], set[Path]]:
+    def select(self) -> tuple[list[Distribution], set[str]]:
         carried, excluded = [], set()
         for dist in self.source.distributions:
             seed = dist.name.lower() in SEED_DISTRIBUTIONS and self.source.kind == "venv"
             if seed and not self.include_pip:
-                excluded.update(dist.owned_files())
-                excluded.add(dist.meta_dir)
+                excluded.update(self.owned_files(dist))
+                excluded.add(str(dist.meta_dir))
                 self.plan.skipped.append(
                     Skipped(
                         f"{dist.name} {dist.version}",
@@ -230,13 +252,13 @@ class _Planner:
         return carried, excluded
 
     def plan_outside_files(
-        self, carried: list[Distribution], expected: dict[Path, RecordEntry]
+        self, carried: list[Distribution], expected: dict[str, RecordEntry]
     ) -> None:
         """Files RECORD lists outside the site directories: scripts, data, headers."""
         for dist in carried:
             entry_scripts = {ep.name for ep in dist.entry_points}
-            for path in dist.owned_files():
-                if any(_under(path, site) for site in self.source.site_dirs):
+            for path in self.owned_files(dist):
+                if any(_under(path, site) for site in self.source_sites):
                     continue
                 target = self.target_of(path)
                 if target is None:
@@ -245,18 +267,17 @@ class _Planner:
                     )
                     continue
                 self.moved[path] = target
-                is_script = _under(path, self.source.scripts)
-                if is_script and path.name in entry_scripts:
+                is_script = _under(path, self.source_scripts)
+                if is_script and os.path.basename(path) in entry_scripts:
                     continue  # regenerated from entry_points.txt
-                if not path.is_file():
+                if not os.path.isfile(path):
                     self.plan.warnings.append(f"{dist.name}: {path} is in RECORD but missing")
                     continue
                 if is_script:
+                    with open(path, "rb") as handle:
+                        data = handle.read()
                     new = retarget_shebang(
-                        path.read_bytes(),
-                        str(self.source.path),
-                        self.plan.interpreter,
-                        self.locator,
+                        data, self.source_root, self.plan.interpreter, self.locator
                     )
                     if new is not None:
                         self.write(target, new, 0o755)
@@ -264,48 +285,49 @@ class _Planner:
                 self.add(Action(self.rel(target), source=path, expected=expected.get(path)))
 
     def plan_site_files(
-        self, carried: list[Distribution], excluded: set[Path], expected: dict[Path, RecordEntry]
+        self, carried: list[Distribution], excluded: set[str], expected: dict[str, RecordEntry]
     ) -> None:
         """Everything in the site directories, minus what is excluded or rewritten."""
-        records = {dist.meta_dir / "RECORD" for dist in carried if dist.kind == "dist-info"}
-        for site_dir, target_dir in zip(
-            self.source.site_dirs, [Path(d) for d in self.scheme.site_dirs] * 2
-        ):
-            for directory, dirnames, filenames in os.walk(site_dir):
-                here = Path(directory)
-                dirnames[:] = [d for d in dirnames if here / d not in excluded]
+        records = {os.path.join(d.meta_dir, "RECORD") for d in carried if d.kind == "dist-info"}
+        for site_dir, target_dir in zip(self.source_sites, self.target_sites * 2):
+            cut = len(site_dir) + 1
+            for here, dirnames, filenames in os.walk(site_dir):
+                dirnames[:] = [d for d in dirnames if os.path.join(here, d) not in excluded]
+                top = here == site_dir
                 for name in filenames:
-                    path = here / name
-                    relative = PurePosixPath(path.relative_to(site_dir).as_posix())
+                    path = os.path.join(here, name)
                     if path in excluded or path in records:
                         continue
-                    pyc_source = _pyc_source(relative)
-                    if pyc_source is not None and site_dir / pyc_source in excluded:
+                    relative = path[cut:].replace(os.sep, "/")
+                    if "__pycache__" in relative:
+                        pyc_source = _pyc_source(relative)
+                        if pyc_source and os.path.join(site_dir, pyc_source) in excluded:
+                            continue
+                    if top and name in SCAFFOLDING and path not in expected:
+                        self.plan.skipped.append(Skipped(path, "venv scaffolding"))
                         continue
-                    if here == site_dir and name in SCAFFOLDING and path not in expected:
-                        self.plan.skipped.append(Skipped(str(path), "venv scaffolding"))
-                        continue
-                    target = target_dir / relative
-                    if path.is_symlink():
+                    target = os.path.join(target_dir, relative)
+                    if os.path.islink(path):
                         self.add(Action(self.rel(target), symlink=os.readlink(path)))
-                    elif here == site_dir and name.endswith(".pth"):
+                    elif top and name.endswith(".pth"):
                         self.plan_pth(path, target, expected.get(path))
                     else:
                         self.add(
                             Action(self.rel(target), source=path, expected=expected.get(path))
                         )
 
-    def plan_pth(self, path: Path, target: Path, expected: RecordEntry | None) -> None:
+    def plan_pth(self, path: str, target: str, expected: RecordEntry | None) -> None:
         """Rewrite path lines of a ``.pth`` that point into the old environment."""
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
         lines = data.decode("utf-8", "surrogateescape").splitlines(keepends=True)
         changed = False
         for index, line in enumerate(lines):
             text = line.strip()
             if not text or text.startswith(("#", "import ", "import\t")):
                 continue
-            absolute = Path(os.path.normpath(path.parent / text))
-            if not _under(absolute, self.source.path):
+            absolute = os.path.normpath(os.path.join(os.path.dirname(path), text))
+            if not _under(absolute, self.source_root):
                 continue
             new_place = self.target_of(absolute)
             if new_place is None:
@@ -315,7 +337,7 @@ class _Planner:
                 )
                 continue
             ending = line[len(line.rstrip("\r\n")) :]
-            lines[index] = os.path.relpath(new_place, target.parent) + ending
+            lines[index] = os.path.relpath(new_place, os.path.dirname(target)) + ending
             changed = True
         if changed:
             self.write(target, "".join(lines).encode("utf-8", "surrogateescape"), 0o644)
@@ -323,33 +345,39 @@ class _Planner:
             self.add(Action(self.rel(target), source=path, expected=expected))
 
     def plan_scripts(self, dist: Distribution) -> None:
-        scripts_dir = Path(self.scheme.scripts)
+        if not dist.entry_points:
+            return
+        names = {ep.name for ep in dist.entry_points}
+        for path in self.owned_files(dist):
+            if _under(path, self.source_scripts) and os.path.basename(path) in names:
+                self.moved[path] = os.path.join(self.target_scripts, os.path.basename(path))
         for ep in dist.entry_points:
-            target = scripts_dir / ep.name
             data = wrapper(
-                ep.module,
-                ep.attr,
-                self.plan.interpreter,
-                str(scripts_dir),
-                [str(d) for d in self.scheme.site_dirs],
+                ep.module, ep.attr, self.plan.interpreter, self.target_scripts, self.target_sites
             )
-            self.write(target, data, 0o755)
-            for path in dist.owned_files():
-                if _under(path, self.source.scripts) and path.name == ep.name:
-                    self.moved[path] = target
+            self.write(os.path.join(self.target_scripts, ep.name), data, 0o755)
 
     def plan_record(self, dist: Distribution) -> None:
         """A new RECORD whose every row resolves from the dist's new place."""
         if dist.kind != "dist-info" or dist.record is None:
             return
-        site_target = self.target_of(dist.site_dir)
+        site_target = self.target_of(str(dist.site_dir))
         assert site_target is not None
-        record_target = site_target / dist.meta_dir.name / "RECORD"
+        record_target = os.path.join(site_target, dist.meta_dir.name, "RECORD")
         entries, seen = [], set()
-        for entry, path in zip(dist.record, dist.owned_files()):
+        site_source = str(dist.site_dir)
+        for entry, path in zip(dist.record, self.owned_files(dist)):
+            if _under(path, site_source) and path not in self.moved:
+                same_place = site_target + path[len(site_source) :]
+                if same_place == record_target:
+                    continue
+                if same_place not in self.written:  # same path relative to the site dir
+                    seen.add(same_place)
+                    entries.append(entry)
+                    continue
             new_path = self.moved.get(path) or self.target_of(path)
             if new_path is None:  # outside the environment: keep it findable
-                entries.append(RecordEntry(str(path), entry.hash_, entry.size))
+                entries.append(RecordEntry(path, entry.hash_, entry.size))
                 continue
             if new_path == record_target:
                 continue
@@ -362,7 +390,7 @@ class _Planner:
                 else RecordEntry(relative, entry.hash_, entry.size)
             )
         for ep in dist.entry_points:  # scripts RECORD did not list (e.g. legacy tools)
-            script = Path(self.scheme.scripts) / ep.name
+            script = os.path.join(self.target_scripts, ep.name)
             if script not in seen:
                 relative = os.path.relpath(script, site_target).replace(os.sep, "/")
                 entries.append(entry_for(relative, self.written[script]))
@@ -370,7 +398,7 @@ class _Planner:
         entries.append(RecordEntry(relative, None, None))
         self.write(record_target, render_record(entries), 0o644)
 
-    def write(self, target: Path, data: bytes, mode: int) -> None:
+    def write(self, target: str, data: bytes, mode: int) -> None:
         self.written[target] = data
         self.add(Action(self.rel(target), data=data, mode=mode))
 
@@ -490,14 +518,14 @@ def execute(plan: Plan, progress: Progress | None = None) -> Report:
 
 class _Executor:
     def __init__(self, plan: Plan, stage: Path, report: Report, progress: Progress | None) -> None:
-        self.plan, self.stage, self.report = plan, stage, report
+        self.plan, self.stage, self.report = plan, str(stage), report
         self.progress = progress
         self.link = plan.link
         self.made: set[str] = set()
 
     def run(self) -> None:
         for number, action in enumerate(self.plan.actions, start=1):
-            destination = self.stage / action.target
+            destination = os.path.join(self.stage, action.target)
             parent = os.path.dirname(destination)
             if parent not in self.made:
                 os.makedirs(parent, exist_ok=True)
@@ -518,30 +546,32 @@ class _Executor:
         if self.progress is not None:
             self.progress(len(self.plan.actions) % 256)
 
-    def carry(self, source: Path, destination: Path, expected: RecordEntry | None) -> None:
-        verify = self.plan.verify and expected is not None and expected.hash_ is not None
+    def carry(self, source: str, destination: str, expected: RecordEntry | None) -> None:
+        hash_ = expected.hash_ if self.plan.verify and expected is not None else None
         if self.link:
-            if verify:
-                assert expected is not None and expected.hash_ is not None
+            if hash_ is not None:
+                assert expected is not None
                 with open(source, "rb") as handle:
-                    digest, size = hash_stream(handle, expected.hash_.name)
+                    digest, size = hash_stream(handle, hash_.name)
                 check(source, expected, digest, size)
             try:
                 os.link(source, destination)
-                self.report.linked += 1
-                self.report.bytes += os.stat(destination).st_size
-                return
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                     raise
                 self.link = False  # another filesystem: copy from now on
                 self.plan.warnings.append(
-                    f"cannot hard-link from {source.parent} ({exc.strerror}); copying instead"
+                    f"cannot hard-link from {os.path.dirname(source)} ({exc.strerror}); "
+                    "copying instead"
                 )
-        if verify:
-            assert expected is not None and expected.hash_ is not None
+            else:
+                self.report.linked += 1
+                self.report.bytes += os.stat(destination).st_size
+                return
+        if hash_ is not None:
+            assert expected is not None
             with open(source, "rb") as src, open(destination, "wb") as dst:
-                digest, size = hash_stream(src, expected.hash_.name, sink=dst)
+                digest, size = hash_stream(src, hash_.name, sink=dst)
             check(source, expected, digest, size)
         else:
             shutil.copyfile(source, destination)
@@ -591,7 +621,7 @@ def iter_summary(report: Report) -> Iterable[str]:
 def ensure_not_inside(project: Path, sources: list[Source]) -> None:
     """Refuse a target inside a source venv: the source is only ever read."""
     for source in sources:
-        if source.kind == "venv" and _under(project.absolute(), source.path):
+        if source.kind == "venv" and _under(str(project.absolute()), str(source.path)):
             raise DestinationError(
                 f"the project {project} is inside the source venv {source.path}; "
                 "choose --project outside it"

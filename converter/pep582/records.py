@@ -51,7 +51,7 @@ def hash_stream(stream: BinaryIO, algorithm: str, sink: BinaryIO | None = None) 
     return base64.urlsafe_b64encode(hasher.digest()).decode("ascii").rstrip("="), size
 
 
-def check(path: Path, expected: RecordEntry, digest: str, size: int) -> None:
+def check(path: str | Path, expected: RecordEntry, digest: str, size: int) -> None:
     """Raise VerificationError unless ``digest``/``size`` match what RECORD promises."""
     if expected.hash_ is not None and expected.hash_.value != digest:
         raise VerificationError(

@@ -19,7 +19,7 @@ from installer.records import RecordEntry
 from installer.utils import parse_entrypoints, parse_metadata_file
 
 from pep582.errors import InterpreterError, SourceError
-from pep582.interpreter import probe
+from pep582.interpreter import probe_facts
 from pep582.records import read_record
 from pep582.scheme import InterpreterFacts, Layout, scheme_for
 from pep582.startup import DIRNAME
@@ -156,7 +156,7 @@ def read_venv(venv: Path) -> Source:
     notes = []
     facts = site_facts
     try:
-        running = probe(venv / "bin" / "python").facts
+        running = probe_facts(venv / "bin" / "python")
     except InterpreterError as exc:
         notes.append(f"the venv's interpreter does not run ({exc}); platlibdir taken as 'lib'")
     else:
