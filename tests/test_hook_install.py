@@ -12,8 +12,11 @@ import pytest
 
 from pep582 import startup
 from pep582.hook import MODULE_NAME, PTH_LINE, PTH_NAME
+from pep582.interpreter import find_python
 
 from helpers import add_module, interpreter, make_venv, pep582, run
+
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 @pytest.fixture
@@ -59,8 +62,9 @@ def test_enable_upgrades_an_older_copy(venv_python: Path) -> None:
 
 
 def test_enable_user_site(tmp_path: Path) -> None:
-    base = interpreter(f"{sys.version_info[0]}.{sys.version_info[1]}")
-    assert base is not None
+    # The user site is off inside venvs: use the interpreter behind this one.
+    base = find_python(os.path.join(sys.base_prefix, "bin", f"python{PY}"))
+    assert base.user_site_enabled
     env = {"PYTHONUSERBASE": str(tmp_path / "userbase")}
     proc = run(
         [sys.executable, "-m", "pep582.cli", "enable", "--user", "--python", base.executable],
