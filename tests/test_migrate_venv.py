@@ -303,7 +303,7 @@ def test_dry_run_writes_nothing(rich_venv: Path, project: Path) -> None:
     assert "hello 1.0" in proc.stdout and "to hard-link" in proc.stdout
     data = json.loads(migrate(rich_venv, "--project", project, "--dry-run", "--json").stdout)
     assert {d["name"] for d in data["distributions"]} >= {"hello", "editme", "legacy-pkg"}
-    assert [s["what"].split()[0] for s in data["skipped"]] == ["pip"]
+    assert [s["what"].split()[0] for s in data["skipped"]] == ["pip", "console"]
     assert sorted(os.listdir(project)) == ["check.py"]
 
 
@@ -378,3 +378,21 @@ def test_record_rows_are_unique(rich_venv: Path, project: Path) -> None:
         rows = [row[0] for row in csv.reader(record.read_text().splitlines())]
         assert len(rows) == len(set(rows)), record
         assert rows.count(f"{record.parent.name}/RECORD") == 1
+
+
+def test_console_scripts_named_py_are_not_written(rich_venv: Path, project: Path) -> None:
+    proc = migrate(rich_venv, "--project", project)
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped console script hello.py of hello: names ending in .py" in proc.stdout
+    scheme = scheme_for(project, FACTS, "pep582")
+    assert not (Path(scheme.scripts) / "hello.py").exists()
+    assert (rich_venv / "bin" / "hello.py").exists()  # the venv had it
+    record = next(Path(scheme.purelib).glob("hello-*.dist-info/RECORD")).read_text()
+    assert "hello.py," not in record and "bin/hello-cli," in record
+
+
+def test_scripts_dir_holding_its_own_pypackages_is_warned(rich_venv: Path, project: Path) -> None:
+    nested = project / "__pypackages__" / "bin" / "__pypackages__"
+    nested.mkdir(parents=True)
+    proc = migrate(rich_venv, "--project", project, "--merge", "--dry-run")
+    assert f"warning: {nested} exists: it would apply to every script" in proc.stdout

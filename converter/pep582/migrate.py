@@ -182,6 +182,7 @@ class _Planner:
         self.locator = locator(self.target_scripts, self.target_sites)
         self.moved: dict[str, str] = {}  # source file → target file (outside site dirs)
         self.written: dict[str, bytes] = {}  # target file → new bytes
+        self.dropped: set[str] = set()  # source files deliberately not carried
         self.owned: dict[int, list[str]] = {}
 
     def owned_files(self, dist: Distribution) -> list[str]:
@@ -349,9 +350,21 @@ class _Planner:
             return
         names = {ep.name for ep in dist.entry_points}
         for path in self.owned_files(dist):
-            if _under(path, self.source_scripts) and os.path.basename(path) in names:
-                self.moved[path] = os.path.join(self.target_scripts, os.path.basename(path))
+            name = os.path.basename(path)
+            if _under(path, self.source_scripts) and name in names:
+                if name.endswith(".py"):
+                    self.dropped.add(path)
+                else:
+                    self.moved[path] = os.path.join(self.target_scripts, name)
         for ep in dist.entry_points:
+            if ep.name.endswith(".py"):  # the PEP: it could shadow a module of that name
+                self.plan.skipped.append(
+                    Skipped(
+                        f"console script {ep.name} of {dist.name}",
+                        "names ending in .py can shadow modules; not written",
+                    )
+                )
+                continue
             data = wrapper(
                 ep.module, ep.attr, self.plan.interpreter, self.target_scripts, self.target_sites
             )
@@ -367,6 +380,8 @@ class _Planner:
         entries, seen = [], set()
         site_source = str(dist.site_dir)
         for entry, path in zip(dist.record, self.owned_files(dist)):
+            if path in self.dropped:
+                continue
             if _under(path, site_source) and path not in self.moved:
                 same_place = site_target + path[len(site_source) :]
                 if same_place == record_target:
@@ -391,7 +406,7 @@ class _Planner:
             )
         for ep in dist.entry_points:  # scripts RECORD did not list (e.g. legacy tools)
             script = os.path.join(self.target_scripts, ep.name)
-            if script not in seen:
+            if script not in seen and script in self.written:
                 relative = os.path.relpath(script, site_target).replace(os.sep, "/")
                 entries.append(entry_for(relative, self.written[script]))
         relative = os.path.relpath(record_target, site_target).replace(os.sep, "/")
@@ -451,6 +466,11 @@ def build_plan(
                     f"`{plan.interpreter}` (pass --python to name one)"
                 )
         plan.schemes.append(scheme)
+        nested = Path(scheme.scripts) / DIRNAME
+        if nested.exists():
+            plan.warnings.append(
+                f"{nested} exists: it would apply to every script in {scheme.scripts}"
+            )
         _Planner(plan, source, scheme, include_pip).run()
     _check_duplicates(plan)
     if existing == "merge" and plan.target.exists():
