@@ -30,7 +30,9 @@ def _preamble(document: nodes.document) -> nodes.field_list | None:
 
 def _headers(preamble: nodes.field_list) -> list[tuple[str, str]]:
     headers = []
-    for field in preamble.findall(nodes.field, include_self=False, descend=False):
+    for field in preamble.children:
+        if not isinstance(field, nodes.field):
+            continue
         name = field[0].astext()
         body = field[1]
         raw = body.rawsource if isinstance(body, nodes.Element) and body.rawsource else ""
