@@ -110,7 +110,11 @@ def probe_facts(executable: str | os.PathLike[str]) -> InterpreterFacts:
 
 
 def _ask(executable: str, flags: list[str], code: str) -> dict[str, Any]:
-    out = run_python(executable, [*flags, "-c", code])
+    return _ask_with(executable, [*flags, "-c", code])
+
+
+def _ask_with(executable: str | os.PathLike[str], args: list[str]) -> dict[str, Any]:
+    out = run_python(executable, args)
     try:
         data: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError) as exc:
@@ -164,3 +168,25 @@ def find_python(spec: str | None) -> Interpreter:
     if not path or not os.path.exists(path):
         raise InterpreterError(f"no interpreter at {spec!r} (give a path, a command or 3.X)")
     return probe(path)
+
+
+_ENVIRONMENT = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from packaging.markers import default_environment
+from packaging.tags import sys_tags
+print(json.dumps({"environment": default_environment(), "tags": [str(t) for t in sys_tags()]}))
+"""
+
+
+def target_environment(interpreter: Interpreter) -> tuple[dict[str, str], list[str]]:
+    """``interpreter``'s marker environment and wheel tags (most preferred first).
+
+    Computed inside that interpreter by the ``packaging`` this toolkit runs with, so
+    the answer is exact for interpreters that do not have packaging themselves.
+    """
+    import packaging
+
+    library = os.path.dirname(os.path.dirname(packaging.__file__))
+    data = _ask_with(interpreter.executable, ["-I", "-c", _ENVIRONMENT, library])
+    return dict(data["environment"]), list(data["tags"])

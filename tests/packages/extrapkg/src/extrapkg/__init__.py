@@ -1,0 +1,1 @@
+"""Has an extra and dependencies behind markers."""
