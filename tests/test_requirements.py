@@ -300,8 +300,9 @@ def test_venv_only_flags_are_usage_errors(tmp_path: Path) -> None:
 
 def test_missing_project_fails_before_resolving(tmp_path: Path, index: Path) -> None:
     (tmp_path / "requirements.txt").write_text("hello\n")
-    proc = migrate(tmp_path / "requirements.txt", *offline(index), "--project",
-                   tmp_path / "nowhere")
+    proc = migrate(
+        tmp_path / "requirements.txt", *offline(index), "--project", tmp_path / "nowhere"
+    )
     assert proc.returncode == 4
     assert proc.stderr.strip() == (
         f"pep582-migrate: error: project directory {tmp_path / 'nowhere'} does not exist"
