@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from migrate_venv import CACHE, build_venv, sh, wheelhouse
+from common import (
+    CACHE,
+    FreshDirs,
+    build_venv,
+    interleaved,
+    pip_install,
+    print_medians,
+    sh,
+    uv_target_install,
+    wheelhouse,
+)
 
 
 def main() -> None:
@@ -32,12 +40,7 @@ def main() -> None:
         root = Path(tmp)
         venv, _, frozen = build_venv(root, house)  # the freeze gives the exact pin set
         python = venv / "bin" / "python"
-        counter = iter(range(10**6))
-
-        def fresh() -> Path:
-            target = root / f"out{next(counter)}"
-            target.mkdir()
-            return target
+        fresh = FreshDirs(root)
 
         def ours() -> None:
             project = fresh()
@@ -57,14 +60,8 @@ def main() -> None:
 
         peers: dict[str, Callable[[], None]] = {
             "pep582-migrate requirements.txt": ours,
-            "pip install --target": lambda: sh(
+            "pip install --target": lambda: pip_install(
                 python,
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--no-index",
-                "--find-links",
                 house,
                 "--target",
                 fresh() / "t",
@@ -73,47 +70,19 @@ def main() -> None:
             ),
         }
         if uv:
-            cache = root / "uv-cache"
-
-            def uv_install() -> None:
-                sh(
-                    uv,
-                    "pip",
-                    "install",
-                    "-q",
-                    "--no-index",
-                    "--find-links",
-                    house,
-                    "--cache-dir",
-                    cache,
-                    "--python",
-                    python,
-                    "--target",
-                    fresh() / "t",
-                    "-r",
-                    frozen,
-                )
-
-            uv_install()  # warm its cache, as users' caches are
-            peers["uv pip install --target (warm)"] = uv_install
-        samples: dict[str, list[float]] = {name: [] for name in peers}
-        for _ in range(args.rounds):
-            for name, action in peers.items():
-                start = time.perf_counter()
-                action()
-                samples[name].append(time.perf_counter() - start)
+            peers["uv pip install --target (warm)"] = uv_target_install(
+                uv, house, python, frozen, fresh, root / "uv-cache"
+            )
+        medians = interleaved(peers, args.rounds)
         count = sum(1 for line in frozen.read_text().splitlines() if "==" in line)
-    medians = {name: statistics.median(values) for name, values in samples.items()}
     print(f"{count} pinned distributions, {args.rounds} interleaved rounds; medians:")
-    for name, value in medians.items():
-        print(f"  {name:<34} {value * 1000:8.1f} ms")
-    ratio = medians["pip install --target"] / medians["pep582-migrate requirements.txt"]
+    print_medians(medians)
+    ours_median = medians["pep582-migrate requirements.txt"]
+    ratio = medians["pip install --target"] / ours_median
     verdict = "ok" if ratio >= 1.5 else "MISSED"
     print(f"pep582-migrate is {ratio:.2f}x faster than pip install --target [>= 1.5x] {verdict}")
     if uv:
-        ratio = (
-            medians["pep582-migrate requirements.txt"] / medians["uv pip install --target (warm)"]
-        )
+        ratio = ours_median / medians["uv pip install --target (warm)"]
         print(f"pep582-migrate takes {ratio:.2f}x the time of uv pip install --target (warm)")
 
 

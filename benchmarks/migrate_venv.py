@@ -19,71 +19,23 @@ import argparse
 import hashlib
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-CACHE = HERE / ".cache"
-PACKAGES = [
-    "numpy", "requests", "rich", "click", "attrs", "packaging", "six", "python-dateutil",
-    "pytz", "tzdata", "pyyaml", "jinja2", "pydantic", "sqlalchemy", "pytest", "toml",
-    "tomli", "wrapt", "decorator", "more-itertools", "docutils", "pygments",
-]  # fmt: skip
-
-
-def sh(*args: str | os.PathLike[str], **kwargs: object) -> None:
-    subprocess.run([os.fspath(a) for a in args], check=True, **kwargs)  # type: ignore[call-overload]
-
-
-def wheelhouse() -> Path:
-    """Wheels for PACKAGES and their dependencies; downloaded once, then offline."""
-    house = CACHE / f"wheels-py{sys.version_info[0]}{sys.version_info[1]}"
-    if not house.is_dir() or len(list(house.glob("*.whl"))) < 30:
-        house.mkdir(parents=True, exist_ok=True)
-        sh(
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--only-binary=:all:",
-            "-d",
-            house,
-            *PACKAGES,
-        )
-    return house
-
-
-def build_venv(root: Path, house: Path) -> tuple[Path, Path, Path]:
-    venv = root / "venv"
-    sh(sys.executable, "-m", "venv", venv)
-    names = sorted(w.name.split("-")[0] for w in house.glob("*.whl"))
-    sh(
-        venv / "bin" / "python",
-        "-m",
-        "pip",
-        "install",
-        "-q",
-        "--no-index",
-        "--find-links",
-        house,
-        *names,
-    )
-    frozen = root / "frozen.txt"
-    out = subprocess.run(
-        [venv / "bin" / "python", "-m", "pip", "freeze"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    frozen.write_text(out)
-    site = next(venv.glob("lib/python*/site-packages"))
-    return venv, site, frozen
+from common import (
+    CACHE,
+    FreshDirs,
+    build_venv,
+    interleaved,
+    pip_install,
+    print_medians,
+    sh,
+    uv_target_install,
+    wheelhouse,
+)
 
 
 def hash_tree(tree: Path) -> None:
@@ -95,12 +47,6 @@ def hash_tree(tree: Path) -> None:
                     hashlib.file_digest(handle, "sha256") if hasattr(
                         hashlib, "file_digest"
                     ) else hashlib.sha256(handle.read())
-
-
-def timed(action: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -115,35 +61,8 @@ def main() -> None:
         venv, site, frozen = build_venv(root, house)
         files = sum(len(f) for _, _, f in os.walk(site))
         dists = len(list(site.glob("*.dist-info")))
-        uv_cache = root / "uv-cache"
         migrate = [sys.executable, "-m", "pep582.migrate_cli", os.fspath(venv), "-q"]
-        counter = iter(range(10**6))
-
-        def fresh() -> Path:
-            target = root / f"out{next(counter)}"
-            target.mkdir()
-            return target
-
-        def uv_install() -> None:
-            sh(
-                uv or "uv",
-                "pip",
-                "install",
-                "-q",
-                "--no-index",
-                "--find-links",
-                house,
-                "--cache-dir",
-                uv_cache,
-                "--python",
-                venv / "bin" / "python",
-                "--no-deps",
-                "--target",
-                fresh() / "t",
-                "-r",
-                frozen,
-            )
-
+        fresh = FreshDirs(root)
         peers: dict[str, Callable[[], None]] = {
             "migrate (default: link+verify)": lambda: sh(*migrate, "--project", fresh()),
             "migrate --no-verify": lambda: sh(*migrate, "--no-verify", "--project", fresh()),
@@ -151,14 +70,8 @@ def main() -> None:
             "cp -al site-packages": lambda: sh("cp", "-al", site, fresh() / "sp"),
             "cp -a site-packages": lambda: sh("cp", "-a", site, fresh() / "sp"),
             "hash every file once": lambda: hash_tree(site),
-            "pip install --target": lambda: sh(
+            "pip install --target": lambda: pip_install(
                 venv / "bin" / "python",
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--no-index",
-                "--find-links",
                 house,
                 "--no-deps",
                 "--target",
@@ -168,19 +81,15 @@ def main() -> None:
             ),
         }
         if uv:
-            uv_install()  # warm uv's cache
-            peers["uv pip install --target (warm)"] = uv_install
-        samples: dict[str, list[float]] = {name: [] for name in peers}
-        for _ in range(args.rounds):
-            for name, action in peers.items():
-                samples[name].append(timed(action))
-        med = {name: statistics.median(values) for name, values in samples.items()}
+            peers["uv pip install --target (warm)"] = uv_target_install(
+                uv, house, venv / "bin" / "python", frozen, fresh, root / "uv-cache"
+            )
+        med = interleaved(peers, args.rounds)
     print(
         f"venv: {dists} distributions, {files} files in site-packages; "
         f"{args.rounds} interleaved rounds; medians:"
     )
-    for name, value in med.items():
-        print(f"  {name:<34} {value * 1000:8.1f} ms")
+    print_medians(med)
     default = med["migrate (default: link+verify)"]
     checks = [
         (

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +23,25 @@ PYTHON_HELP = (
 )
 
 
+@contextlib.contextmanager
+def errors_reported(program: str) -> Iterator[None]:
+    """Turn library errors into one line on stderr and the documented exit code."""
+    try:
+        yield
+    except Pep582Error as exc:
+        click.echo(f"{program}: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo(f"{program}: interrupted; nothing was changed", err=True)
+        sys.exit(130)
+
+
 class Group(click.Group):
-    """Turns library errors into one line on stderr and the documented exit code."""
+    """The ``pep582`` command group, reporting library errors as one line."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
+        with errors_reported("pep582"):
             return super().invoke(ctx)
-        except Pep582Error as exc:
-            click.echo(f"pep582: error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
 
 
 @click.group(

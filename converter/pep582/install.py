@@ -27,15 +27,7 @@ from pep582.errors import ConflictError, SourceError
 from pep582.interpreter import Interpreter
 from pep582.scheme import Layout, Scheme, scheme_for
 from pep582.scripts import wrapper
-from pep582.staging import (
-    Existing,
-    check_destination,
-    clone_tree,
-    discard,
-    locked,
-    new_stage,
-    publish,
-)
+from pep582.staging import Existing, check_destination, staged
 from pep582.startup import DIRNAME
 
 INSTALLER_NAME = b"pep582-toolkit\n"
@@ -192,29 +184,18 @@ def _stage_scheme(plan: InstallPlan, stage: Path) -> dict[str, str]:
 def execute(plan: InstallPlan) -> float:
     """Install every artifact into a stage and publish it; return the seconds taken."""
     started = time.perf_counter()
-    with locked(plan.project):
-        check_destination(plan.project, plan.existing)
-        stage = new_stage(plan.project)
-        try:
-            if plan.existing == "merge" and plan.target.exists():
-                clone_tree(plan.target, stage)
-            scheme = _stage_scheme(plan, stage)
-            for key in ("purelib", "platlib", "scripts"):
-                os.makedirs(scheme[key], exist_ok=True)
-            skipped: list[str] = []
-            destination = _LocalPackagesDestination(
-                scheme, str(plan.interpreter.executable), skipped
-            )
-            for artifact in plan.artifacts:
-                _install_one(artifact, destination, skipped)
-            plan.skipped.extend(
-                (f"console script {name}", "names ending in .py can shadow modules; not written")
-                for name in skipped
-            )
-            publish(stage, plan.project)
-        except BaseException:
-            discard(stage)
-            raise
+    with staged(plan.project, plan.existing) as stage:
+        scheme = _stage_scheme(plan, stage)
+        for key in ("purelib", "platlib", "scripts"):
+            os.makedirs(scheme[key], exist_ok=True)
+        skipped: list[str] = []
+        destination = _LocalPackagesDestination(scheme, str(plan.interpreter.executable), skipped)
+        for artifact in plan.artifacts:
+            _install_one(artifact, destination, skipped)
+        plan.skipped.extend(
+            (f"console script {name}", "names ending in .py can shadow modules; not written")
+            for name in skipped
+        )
     return time.perf_counter() - started
 
 

@@ -24,8 +24,7 @@ from pep582.records import check, entry_for, hash_stream, render_record
 from pep582.scheme import Layout, Scheme, scheme_for
 from pep582.scripts import locator, retarget_shebang, wrapper
 from pep582.sources import SCAFFOLDING, Distribution, Source
-from pep582.staging import Existing, check_destination, clone_tree, discard, locked, new_stage
-from pep582.staging import publish as publish_stage
+from pep582.staging import Existing, check_destination, staged
 from pep582.startup import DIRNAME
 
 SEED_DISTRIBUTIONS = frozenset({"pip"})
@@ -521,17 +520,8 @@ def execute(plan: Plan, progress: Progress | None = None) -> Report:
     """Carry out ``plan``: stage everything, verify while reading, publish atomically."""
     started = time.perf_counter()
     report = Report(plan)
-    with locked(plan.project):
-        check_destination(plan.project, plan.existing)
-        stage = new_stage(plan.project)
-        try:
-            if plan.existing == "merge" and plan.target.exists():
-                clone_tree(plan.target, stage)
-            _Executor(plan, stage, report, progress).run()
-            publish_stage(stage, plan.project)
-        except BaseException:
-            discard(stage)
-            raise
+    with staged(plan.project, plan.existing) as stage:
+        _Executor(plan, stage, report, progress).run()
     report.seconds = time.perf_counter() - started
     return report
 

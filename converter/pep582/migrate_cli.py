@@ -12,7 +12,8 @@ import click
 from packaging.pylock import is_valid_pylock_path
 
 from pep582 import __version__
-from pep582.errors import Pep582Error, exit_codes_help
+from pep582.cli import errors_reported
+from pep582.errors import exit_codes_help
 from pep582.install import describe_plan, new_plan, summary
 from pep582.install import execute as execute_install
 from pep582.interpreter import find_python
@@ -23,6 +24,7 @@ from pep582.scheme import LAYOUTS, Layout
 from pep582.sources import detect
 from pep582.staging import Existing, check_destination
 
+PROG = "pep582-migrate"
 EPILOG = (
     "\b\nExamples:\n"
     "  pep582-migrate .venv                    # ./.venv -> ./__pypackages__\n"
@@ -172,11 +174,10 @@ def main(
         return
     if index_url or extra_index_url or find_links or no_index or pre or only_binary:
         raise click.UsageError("index options apply to requirements and lock files only")
-    try:
+    with errors_reported(PROG):
         sources = detect(source, python)
         if project is None:
-            holder = sources[0].path.parent
-            project = holder
+            project = sources[0].path.parent
         ensure_not_inside(project, sources)
         plan = build_plan(
             sources,
@@ -199,12 +200,6 @@ def main(
             length=len(plan.actions), label="migrating", file=sys.stderr, hidden=not show_bar
         ) as bar:
             report = execute(plan, progress=bar.update)
-    except Pep582Error as exc:
-        click.echo(f"pep582-migrate: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("pep582-migrate: interrupted; nothing was changed", err=True)
-        sys.exit(130)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     elif not quiet:
@@ -225,7 +220,7 @@ def _from_file(
 ) -> None:
     """Install what a requirements or lock file declares."""
     started = time.perf_counter()
-    try:
+    with errors_reported(PROG):
         target_project = project or source.absolute().parent
         check_destination(target_project.absolute(), existing)  # fail before resolving
         interpreter = find_python(python)
@@ -251,12 +246,6 @@ def _from_file(
                 return
             execute_install(plan)
             seconds = time.perf_counter() - started  # resolving and fetching included
-    except Pep582Error as exc:
-        click.echo(f"pep582-migrate: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("pep582-migrate: interrupted; nothing was changed", err=True)
-        sys.exit(130)
     if as_json:
         click.echo(json.dumps({**plan.as_dict(), "seconds": round(seconds, 4)}, indent=2))
     elif not quiet:

@@ -122,3 +122,25 @@ def publish(stage: Path, project: Path) -> None:
 
 def discard(stage: Path) -> None:
     shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged(project: Path, existing: Existing) -> Iterator[Path]:
+    """Yield a stage to fill for ``project/__pypackages__``; publish it if the block ends
+    normally, discard it on any exception (Ctrl-C included).
+
+    The run holds the project's lock throughout; with ``merge`` the stage starts as a
+    hard-linked copy of the current tree.
+    """
+    with locked(project):
+        check_destination(project, existing)
+        stage = new_stage(project)
+        try:
+            target = project / DIRNAME
+            if existing == "merge" and target.exists():
+                clone_tree(target, stage)
+            yield stage
+            publish(stage, project)
+        except BaseException:
+            discard(stage)
+            raise
