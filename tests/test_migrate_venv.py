@@ -396,3 +396,41 @@ def test_scripts_dir_holding_its_own_pypackages_is_warned(rich_venv: Path, proje
     nested.mkdir(parents=True)
     proc = migrate(rich_venv, "--project", project, "--merge", "--dry-run")
     assert f"warning: {nested} exists: it would apply to every script" in proc.stdout
+
+
+def test_uv_venv_is_recognised(tmp_path: Path, wheelhouse: Path) -> None:
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    if not os.path.exists(uv):
+        pytest.skip("uv is not installed")
+    venv = tmp_path / "uvenv"
+    run([uv, "venv", "-q", "--python", sys.executable, venv], check=True)
+    run(
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            wheelhouse,
+            "--python",
+            venv / "bin" / "python",
+            "hello",
+            "withdata",
+        ],
+        check=True,
+    )
+    assert "uv" in (venv / "pyvenv.cfg").read_text()
+    project = tmp_path / "proj"
+    project.mkdir()
+    proc = migrate(venv, "--project", project)
+    assert proc.returncode == 0, proc.stderr
+    scheme = scheme_for(project, FACTS, "pep582")
+    assert record_problems(Path(scheme.purelib)) == []
+    assert pip_list(sys.executable, Path(scheme.purelib)) == [
+        ("hello", "1.0"),
+        ("withdata", "2.0"),
+    ]
+    shutil.rmtree(venv)
+    proc = run([Path(scheme.scripts) / "hello-cli"], check=True)
+    assert str(project / "__pypackages__") in proc.stdout
