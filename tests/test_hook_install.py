@@ -164,3 +164,12 @@ def test_help_has_examples_and_exit_codes() -> None:
     for command in ("enable", "disable", "status", "where", "run"):
         assert "Example" in pep582(command, "--help").stdout
     assert pep582("--version").stdout.startswith("pep582, version")
+
+
+def test_enable_user_refused_where_user_site_is_off(venv_python: Path, tmp_path: Path) -> None:
+    env = {"PYTHONUSERBASE": str(tmp_path / "userbase")}  # never the real one, even on failure
+    proc = run(
+        [sys.executable, "-m", "pep582.cli", "enable", "--user", "--python", venv_python], env=env
+    )
+    assert proc.returncode == 4
+    assert "does not read its user site directory" in proc.stderr

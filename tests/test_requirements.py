@@ -307,3 +307,32 @@ def test_missing_project_fails_before_resolving(tmp_path: Path, index: Path) -> 
     assert proc.stderr.strip() == (
         f"pep582-migrate: error: project directory {tmp_path / 'nowhere'} does not exist"
     )
+
+
+def test_two_wheels_writing_one_file_conflict(tmp_path: Path, index: Path) -> None:
+    links = tmp_path / "links"
+    shutil.copytree(index, links)
+    fork = next(p for p in copy_packages(tmp_path / "src") if p.name == "hello")
+    pyproject = fork / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('name = "hello"', 'name = "hello-fork"'))
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-index",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            links,
+            fork,
+        ],
+        check=True,
+    )
+    (tmp_path / "requirements.txt").write_text("hello==1.0\nhello-fork\n")
+    proc = migrate(tmp_path / "requirements.txt", *offline(links))
+    assert proc.returncode == 7
+    assert "both install hello/__init__.py" in proc.stderr
+    assert not (tmp_path / "__pypackages__").exists()

@@ -99,6 +99,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
 def enable(interpreter: Interpreter, user: bool = False) -> tuple[HookState, bool]:
     """Install or upgrade the hook; return the new state and whether anything changed."""
     site_dir = target_site_dir(interpreter, user)
+    if user and not interpreter.user_site_enabled:
+        raise DestinationError(
+            f"{interpreter.executable} does not read its user site directory (a venv, or "
+            "user site disabled); enable the hook without --user"
+        )
     if user and not site_dir.exists():
         site_dir.mkdir(parents=True)
     if not site_dir.is_dir():
@@ -140,8 +145,7 @@ def disable(interpreter: Interpreter, user: bool = False) -> HookState:
 
 
 def installed_states(interpreter: Interpreter) -> list[HookState]:
-    """The hook as found in the interpreter's site-packages and its user site."""
-    dirs = list(
-        dict.fromkeys([interpreter.purelib, *interpreter.site_packages, interpreter.user_site])
-    )
+    """The hook as found in the interpreter's site-packages and (if it reads it) user site."""
+    user = [interpreter.user_site] if interpreter.user_site_enabled else []
+    dirs = list(dict.fromkeys([interpreter.purelib, *interpreter.site_packages, *user]))
     return [inspect_site_dir(d) for d in dirs if d.is_dir()]

@@ -8,10 +8,12 @@ then published with the same lock, stage and swap as a venv migration.
 
 from __future__ import annotations
 
+import concurrent.futures
 import io
 import json
 import os
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from pep582.staging import Existing, check_destination, staged
 from pep582.startup import DIRNAME
 
 INSTALLER_NAME = b"pep582-toolkit\n"
+WORKERS = min(4, os.cpu_count() or 1)
 
 
 @dataclass
@@ -190,13 +193,37 @@ def execute(plan: InstallPlan) -> float:
             os.makedirs(scheme[key], exist_ok=True)
         skipped: list[str] = []
         destination = _LocalPackagesDestination(scheme, str(plan.interpreter.executable), skipped)
-        for artifact in plan.artifacts:
-            _install_one(artifact, destination, skipped)
+        _check_overlaps(plan.artifacts)
+        # File creation is syscall-bound and releases the GIL: wheels install side by side.
+        # They cannot race on a file: overlaps between wheels were refused just above.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            futures = [pool.submit(_install_one, a, destination, skipped) for a in plan.artifacts]
+            for future in futures:
+                future.result()
         plan.skipped.extend(
             (f"console script {name}", "names ending in .py can shadow modules; not written")
             for name in skipped
         )
     return time.perf_counter() - started
+
+
+def _check_overlaps(artifacts: list[Artifact]) -> None:
+    """Refuse two wheels that would write the same file, naming both and the file."""
+    owners: dict[str, str] = {}
+    for artifact in artifacts:
+        with zipfile.ZipFile(artifact.wheel) as archive:
+            names = archive.namelist()
+        for name in names:
+            if name.endswith("/") or ".dist-info/" in name:
+                continue
+            head, _, rest = name.partition("/")
+            place = rest if head.endswith(".data") else name  # .data/<scheme>/<path>
+            other = owners.setdefault(place, artifact.name)
+            if other != artifact.name:
+                raise ConflictError(
+                    f"{artifact.name} and {other} both install {place}; refusing to install "
+                    "one over the other"
+                )
 
 
 def _install_one(

@@ -37,7 +37,7 @@ info.update(
     purelib=sysconfig.get_paths()["purelib"],
     site_packages=site.getsitepackages(),
     user_site=site.getusersitepackages(),
-    user_site_enabled=bool(site.check_enableusersite()),
+    user_site_enabled=bool(site.ENABLE_USER_SITE),
     prefix=sys.prefix,
     base_prefix=getattr(sys, "base_prefix", sys.prefix),
 )
