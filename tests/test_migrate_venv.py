@@ -434,3 +434,18 @@ def test_uv_venv_is_recognised(tmp_path: Path, wheelhouse: Path) -> None:
     shutil.rmtree(venv)
     proc = run([Path(scheme.scripts) / "hello-cli"], check=True)
     assert str(project / "__pypackages__") in proc.stdout
+
+
+def test_symlinks_in_site_packages_are_kept_as_links(rich_venv: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "links"
+    shutil.copytree(rich_venv, venv, symlinks=True)
+    site = next(venv.glob("lib/python*/site-packages"))
+    (site / "hello_alias").symlink_to("hello", target_is_directory=True)
+    (site / "alias_mod.py").symlink_to("hello/__init__.py")
+    project = tmp_path / "proj"
+    project.mkdir()
+    assert migrate(venv, "--project", project).returncode == 0
+    target = Path(scheme_for(project, FACTS, "pep582").purelib)
+    assert os.readlink(target / "hello_alias") == "hello"
+    assert os.readlink(target / "alias_mod.py") == "hello/__init__.py"
+    assert (target / "hello_alias" / "__init__.py").is_file()

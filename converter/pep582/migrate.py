@@ -287,34 +287,43 @@ class _Planner:
     def plan_site_files(
         self, carried: list[Distribution], excluded: set[str], expected: dict[str, RecordEntry]
     ) -> None:
-        """Everything in the site directories, minus what is excluded or rewritten."""
+        """Everything in the site directories, minus what is excluded or rewritten.
+
+        Symbolic links (to files or directories) are recreated as links, never followed.
+        """
         records = {os.path.join(d.meta_dir, "RECORD") for d in carried if d.kind == "dist-info"}
         for site_dir, target_dir in zip(self.source_sites, self.target_sites * 2):
             cut = len(site_dir) + 1
-            for here, dirnames, filenames in os.walk(site_dir):
-                dirnames[:] = [d for d in dirnames if os.path.join(here, d) not in excluded]
+            pending = [site_dir]
+            while pending:
+                here = pending.pop()
                 top = here == site_dir
-                for name in filenames:
-                    path = os.path.join(here, name)
-                    if path in excluded or path in records:
-                        continue
-                    relative = path[cut:].replace(os.sep, "/")
-                    if "__pycache__" in relative:
-                        pyc_source = _pyc_source(relative)
-                        if pyc_source and os.path.join(site_dir, pyc_source) in excluded:
+                with os.scandir(here) as entries:
+                    for entry in entries:
+                        path = entry.path
+                        if path in excluded or path in records:
                             continue
-                    if top and name in SCAFFOLDING and path not in expected:
-                        self.plan.skipped.append(Skipped(path, "venv scaffolding"))
-                        continue
-                    target = os.path.join(target_dir, relative)
-                    if os.path.islink(path):
-                        self.add(Action(self.rel(target), symlink=os.readlink(path)))
-                    elif top and name.endswith(".pth"):
-                        self.plan_pth(path, target, expected.get(path))
-                    else:
-                        self.add(
-                            Action(self.rel(target), source=path, expected=expected.get(path))
-                        )
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(path)
+                            continue
+                        relative = path[cut:].replace(os.sep, "/")
+                        if "__pycache__" in relative:
+                            pyc_source = _pyc_source(relative)
+                            if pyc_source and os.path.join(site_dir, pyc_source) in excluded:
+                                continue
+                        name = entry.name
+                        if top and name in SCAFFOLDING and path not in expected:
+                            self.plan.skipped.append(Skipped(path, "venv scaffolding"))
+                            continue
+                        target = os.path.join(target_dir, relative)
+                        if entry.is_symlink():
+                            self.add(Action(self.rel(target), symlink=os.readlink(path)))
+                        elif top and name.endswith(".pth"):
+                            self.plan_pth(path, target, expected.get(path))
+                        else:
+                            self.add(
+                                Action(self.rel(target), source=path, expected=expected.get(path))
+                            )
 
     def plan_pth(self, path: str, target: str, expected: RecordEntry | None) -> None:
         """Rewrite path lines of a ``.pth`` that point into the old environment."""
@@ -576,7 +585,8 @@ class _Executor:
                 )
             else:
                 self.report.linked += 1
-                self.report.bytes += os.stat(destination).st_size
+                known = expected.size if expected is not None else None
+                self.report.bytes += known if known is not None else os.stat(source).st_size
                 return
         if hash_ is not None:
             assert expected is not None
