@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from installer.records import RecordEntry
 
@@ -80,6 +80,7 @@ class Plan:
     actions: list[Action] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    already_present: int = 0  # --merge: files already there with the same content
 
     @property
     def target(self) -> Path:
@@ -103,6 +104,7 @@ class Plan:
             "existing": self.existing,
             "distributions": [vars(d) for d in self.distributions],
             "files": self.counts(),
+            "already_present": self.already_present,
             "skipped": [vars(s) for s in self.skipped],
             "warnings": self.warnings,
         }
@@ -122,7 +124,6 @@ class Report:
     linked: int = 0
     copied: int = 0
     written: int = 0
-    unchanged: int = 0  # --merge: already present with the same content
     bytes: int = 0
     seconds: float = 0.0
 
@@ -132,7 +133,6 @@ class Report:
             "linked": self.linked,
             "copied": self.copied,
             "written": self.written,
-            "unchanged": self.unchanged,
             "bytes": self.bytes,
             "seconds": round(self.seconds, 4),
         }
@@ -517,6 +517,7 @@ def _drop_present(plan: Plan) -> None:
                     f"{existing} already exists with different content; "
                     "use --replace to start afresh"
                 )
+            plan.already_present += 1
             continue
         kept.append(action)
     plan.actions = kept
@@ -618,15 +619,14 @@ def next_steps(plan: Plan) -> list[str]:
 def iter_summary(report: Report) -> Iterable[str]:
     """Human-readable closing summary lines."""
     plan = report.plan
-    result = report
     yield (
         f"migrated {len(plan.distributions)} distributions into {plan.target} "
-        f"({plan.layout} layout) in {result.seconds:.3f}s"
+        f"({plan.layout} layout) in {report.seconds:.3f}s"
     )
     yield (
-        f"  files: {result.linked} linked, {result.copied} copied, {result.written} written"
-        + (f", {result.unchanged} already present" if result.unchanged else "")
-        + f"; {result.bytes / 1e6:.1f} MB; verified against RECORD: "
+        f"  files: {report.linked} linked, {report.copied} copied, {report.written} written"
+        + (f", {plan.already_present} already present" if plan.already_present else "")
+        + f"; {report.bytes / 1e6:.1f} MB; verified against RECORD: "
         + ("yes" if plan.verify else "no")
     )
     for skipped in plan.skipped:
@@ -646,6 +646,3 @@ def ensure_not_inside(project: Path, sources: list[Source]) -> None:
                 f"the project {project} is inside the source venv {source.path}; "
                 "choose --project outside it"
             )
-
-
-Mode = Literal["link", "copy"]

@@ -174,6 +174,7 @@ def main(
         return
     if index_url or extra_index_url or find_links or no_index or pre or only_binary:
         raise click.UsageError("index options apply to requirements and lock files only")
+    started = time.perf_counter()
     with errors_reported(PROG):
         sources = detect(source, python)
         if project is None:
@@ -200,6 +201,7 @@ def main(
             length=len(plan.actions), label="migrating", file=sys.stderr, hidden=not show_bar
         ) as bar:
             report = execute(plan, progress=bar.update)
+        report.seconds = time.perf_counter() - started  # reading and planning included
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     elif not quiet:
