@@ -204,3 +204,18 @@ def test_pep582_run_without_hook(project: Path, hooked: Any) -> None:
     proc = pep582("run", "--python", os.fspath(base.executable), "-c", code, "7", cwd=other)
     assert proc.returncode == 7
     assert proc.stdout.startswith(str(other / "__pypackages__"))
+
+
+def test_sitecustomize_in_pypackages_is_imported_like_any_site_dir(
+    project: Path, hooked: Any
+) -> None:
+    """The PEP's interplay table: sitecustomize is imported after the step runs."""
+    base, py = hooked
+    purelib = Path(add_module(project, base)).parent
+    (purelib / "sitecustomize.py").write_text("import sys; sys.pep582_sitecustomize = __file__\n")
+    proc = run(
+        [py, "-c", "import sys; print(getattr(sys, 'pep582_sitecustomize', None))"],
+        cwd=project,
+        check=True,
+    )
+    assert proc.stdout.strip() == str(purelib / "sitecustomize.py")
