@@ -336,3 +336,30 @@ def test_two_wheels_writing_one_file_conflict(tmp_path: Path, index: Path) -> No
     assert proc.returncode == 7
     assert "both install hello/__init__.py" in proc.stderr
     assert not (tmp_path / "__pypackages__").exists()
+
+
+def test_unreachable_index_says_so(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("hello\n")
+    proc = run(
+        [
+            sys.executable,
+            "-m",
+            "pep582.migrate_cli",
+            tmp_path / "requirements.txt",
+            "--index-url",
+            "http://127.0.0.1:9/simple",
+        ],  # the discard port: refused at once
+        env={
+            "PIP_RETRIES": "1",
+            "PIP_FIND_LINKS": "",
+            "PIP_EXTRA_INDEX_URL": "",
+            "PIP_CONFIG_FILE": os.devnull,
+        },
+    )
+    assert proc.returncode == 8
+    first = proc.stderr.splitlines()[0]
+    assert first == (
+        f"pep582-migrate: error: pip could not resolve {tmp_path / 'requirements.txt'} "
+        "(an index or find-links location could not be reached):"
+    )
+    assert "Connection refused" in proc.stderr and "hello" in proc.stderr

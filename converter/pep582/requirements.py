@@ -52,16 +52,36 @@ def run_pip(command: list[str], what: str) -> str:
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
     proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
-        raise ResolutionError(f"pip could not {what}:\n{explain(proc.stderr)}")
+        unreachable = any(word in proc.stderr for word in _NETWORK)
+        cause = " (an index or find-links location could not be reached)" if unreachable else ""
+        raise ResolutionError(f"pip could not {what}{cause}:\n{explain(proc.stderr)}")
     return proc.stdout
 
 
+_NETWORK = (
+    "Retrying",
+    "Could not fetch URL",
+    "ConnectionError",
+    "NewConnectionError",
+    "Max retries",
+    "Connection refused",
+    "Name or service not known",
+    "timed out",
+)
+
+
 def explain(stderr: str) -> str:
-    """pip's errors, minus noise: the ERROR lines and what follows them, indented."""
+    """pip's errors, minus noise: the ERROR lines and what follows them, indented.
+
+    Warnings that say an index could not be reached are kept (once each): they are the
+    reason behind "could not find a version".
+    """
     lines = [line.rstrip() for line in stderr.splitlines() if line.strip()]
     start = next((i for i, line in enumerate(lines) if line.startswith("ERROR")), 0)
+    network = [line for line in lines[:start] if any(word in line for word in _NETWORK)]
     kept = [line for line in lines[start:] if not line.startswith(("WARNING", "[notice]"))]
-    return "\n".join(f"  {line}" for line in kept[:40]) or "  (pip printed no explanation)"
+    shown = [*network[-1:], *kept]
+    return "\n".join(f"  {line}" for line in shown[:40]) or "  (pip printed no explanation)"
 
 
 def index_options(

@@ -65,6 +65,13 @@ def check_destination(project: Path, existing: Existing) -> None:
         raise DestinationError(f"{target} is a symlink; point --project at its real place")
 
 
+def remove_leftovers(project: Path) -> None:
+    """Delete stages and old trees that a killed run left behind (we hold the lock)."""
+    for pattern in (f".{DIRNAME}.stage-*", f".{DIRNAME}.old-*"):
+        for leftover in project.glob(pattern):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def new_stage(project: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{DIRNAME}.stage-", dir=project))
 
@@ -134,6 +141,7 @@ def staged(project: Path, existing: Existing) -> Iterator[Path]:
     """
     with locked(project):
         check_destination(project, existing)
+        remove_leftovers(project)
         stage = new_stage(project)
         try:
             target = project / DIRNAME
