@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pep582.interpreter import Interpreter
 
-from helpers import VERSIONS, copy_packages, interpreter, run
+from helpers import VERSIONS, build_wheels, copy_packages, interpreter
 
 
 @pytest.fixture(params=VERSIONS)
@@ -34,20 +34,5 @@ def root_only() -> None:
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Wheels of every package under tests/packages, built offline once per session."""
     out = tmp_path_factory.mktemp("wheelhouse")
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-index",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            out,
-            *copy_packages(tmp_path_factory.mktemp("package-sources")),
-        ],
-        check=True,
-    )
+    build_wheels(out, *copy_packages(tmp_path_factory.mktemp("package-sources")))
     return out

@@ -70,6 +70,12 @@ def copy_packages(destination: Path) -> list[Path]:
     return copies
 
 
+def build_wheels(out: Path, *projects: Path) -> None:
+    """Wheels of ``projects`` into ``out``: offline, with the running interpreter's setuptools."""
+    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-index", "--no-deps",
+         "--no-build-isolation", "-w", out, *projects], check=True)  # fmt: skip
+
+
 def make_venv(python: Interpreter, path: Path) -> Path:
     """A bare venv (no pip) for ``python``; returns its interpreter."""
     run([python.executable, "-m", "venv", "--without-pip", path], check=True)

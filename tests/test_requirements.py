@@ -17,7 +17,7 @@ from test_migrate_venv import record_problems
 from pep582.interpreter import Interpreter, find_python
 from pep582.scheme import scheme_for
 
-from helpers import copy_packages, interpreter, run
+from helpers import build_wheels, copy_packages, interpreter, run
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -45,22 +45,7 @@ def index(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
     )
     pyproject = sources["hello"] / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('version = "1.0"', 'version = "2.0"'))
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-index",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            links,
-            sources["hello"],
-        ],
-        check=True,
-    )
+    build_wheels(links, sources["hello"])
     embedded = Path(virtualenv.__file__).parent / "seed" / "wheels" / "embed"
     for wheel in embedded.glob("setuptools-*.whl"):  # so pip can build the sdist offline
         shutil.copy(wheel, links)
@@ -315,22 +300,7 @@ def test_two_wheels_writing_one_file_conflict(tmp_path: Path, index: Path) -> No
     fork = next(p for p in copy_packages(tmp_path / "src") if p.name == "hello")
     pyproject = fork / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('name = "hello"', 'name = "hello-fork"'))
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-index",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            links,
-            fork,
-        ],
-        check=True,
-    )
+    build_wheels(links, fork)
     (tmp_path / "requirements.txt").write_text("hello==1.0\nhello-fork\n")
     proc = migrate(tmp_path / "requirements.txt", *offline(links))
     assert proc.returncode == 7
