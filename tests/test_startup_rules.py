@@ -219,3 +219,17 @@ def test_sitecustomize_in_pypackages_is_imported_like_any_site_dir(
         check=True,
     )
     assert proc.stdout.strip() == str(purelib / "sitecustomize.py")
+
+
+def test_deleted_current_directory_is_silent(tmp_path: Path, hooked: Any) -> None:
+    _, py = hooked
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    code = (
+        "import os, subprocess, sys\n"
+        f"os.chdir({str(gone)!r}); os.rmdir({str(gone)!r})\n"
+        "p = subprocess.run([sys.argv[1], '-c', 'print(1)'], capture_output=True, text=True)\n"
+        "print(p.returncode, p.stdout.strip(), repr(p.stderr))\n"
+    )
+    proc = run([py, "-c", code, py], check=True)
+    assert proc.stdout.split() == ["0", "1", "''"]

@@ -107,7 +107,11 @@ def locate(argv0: str, cwd: "str | None" = None) -> "tuple[str | None, str | Non
     the file whose owner the trust check also accepts.
     """
     if argv0 in CWD_ARGV0:
-        return os.path.join(cwd or os.getcwd(), DIRNAME), None
+        try:
+            cwd = cwd or os.getcwd()
+        except OSError:  # the current directory was deleted: nothing applies
+            return None, None
+        return os.path.join(cwd, DIRNAME), None
     if os.path.isdir(argv0):
         main = os.path.join(argv0, "__main__.py")
         return os.path.join(os.path.abspath(argv0), DIRNAME), main
@@ -168,10 +172,8 @@ def untrusted_reason(pypackages: str, targets: list[str], script: "str | None") 
         for path in chain:
             info = os.stat(path)
             if info.st_uid not in allowed:
-                return (
-                    f"{path} is owned by {_user_name(info.st_uid)}, "
-                    "not by you, root or the script's owner"
-                )
+                owners = "you, root or the script's owner" if script else "you or root"
+                return f"{path} is owned by {_user_name(info.st_uid)}, not by {owners}"
             if info.st_mode & stat.S_IWOTH:
                 return f"{path} is writable by others"
     except OSError as exc:
