@@ -606,7 +606,7 @@ def next_steps(plan: Plan) -> list[str]:
     """How to use the result, for the closing lines of the summary."""
     steps = [
         f"pep582 run SCRIPT      (a script in {plan.project} uses {plan.target})",
-        "pep582 enable         (let the interpreter do the step at every start)",
+        "pep582 enable          (let the interpreter do the step at every start)",
     ]
     if plan.layout == "pdm":
         steps = ["pdm run ...  (the pdm layout is read by PDM's hook, not by pep582 run)"]
