@@ -182,17 +182,6 @@ class _Planner:
         self.moved: dict[str, str] = {}  # source file → target file (outside site dirs)
         self.written: dict[str, bytes] = {}  # target file → new bytes
         self.dropped: set[str] = set()  # source files deliberately not carried
-        self.owned: dict[int, list[str]] = {}
-
-    def owned_files(self, dist: Distribution) -> list[str]:
-        """Absolute normalised paths of the files ``dist``'s RECORD lists (cached)."""
-        key = id(dist)
-        if key not in self.owned:
-            base = str(dist.site_dir)
-            self.owned[key] = [
-                os.path.normpath(os.path.join(base, e.path)) for e in dist.record or []
-            ]
-        return self.owned[key]
 
     def rel(self, target: str) -> str:
         return target[len(self.root) + 1 :].replace(os.sep, "/")
@@ -210,7 +199,7 @@ class _Planner:
         carried, excluded = self.select()
         expected: dict[str, RecordEntry] = {}
         for dist in carried:
-            expected.update(zip(self.owned_files(dist), dist.record or []))
+            expected.update(zip(dist.owned_files, dist.record or []))
         self.plan_outside_files(carried, expected)
         self.plan_site_files(carried, excluded, expected)
         for dist in carried:
@@ -223,7 +212,7 @@ class _Planner:
         for dist in self.source.distributions:
             seed = dist.name.lower() in SEED_DISTRIBUTIONS and self.source.kind == "venv"
             if seed and not self.include_pip:
-                excluded.update(self.owned_files(dist))
+                excluded.update(dist.owned_files)
                 excluded.add(str(dist.meta_dir))
                 self.plan.skipped.append(
                     Skipped(
@@ -257,7 +246,7 @@ class _Planner:
         """Files RECORD lists outside the site directories: scripts, data, headers."""
         for dist in carried:
             entry_scripts = {ep.name for ep in dist.entry_points}
-            for path in self.owned_files(dist):
+            for path in dist.owned_files:
                 if any(_under(path, site) for site in self.source_sites):
                     continue
                 target = self.target_of(path)
@@ -357,7 +346,7 @@ class _Planner:
         if not dist.entry_points:
             return
         names = {ep.name for ep in dist.entry_points}
-        for path in self.owned_files(dist):
+        for path in dist.owned_files:
             name = os.path.basename(path)
             if _under(path, self.source_scripts) and name in names:
                 if name.endswith(".py"):
@@ -387,7 +376,7 @@ class _Planner:
         record_target = os.path.join(site_target, dist.meta_dir.name, "RECORD")
         entries, seen = [], set()
         site_source = str(dist.site_dir)
-        for entry, path in zip(dist.record, self.owned_files(dist)):
+        for entry, path in zip(dist.record, dist.owned_files):
             if path in self.dropped:
                 continue
             if _under(path, site_source) and path not in self.moved:

@@ -7,6 +7,7 @@ writes anything.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -59,9 +60,11 @@ class Distribution:
     requested: bool = False
     link_file: Path | None = None  # the .egg-link file for legacy editables
 
-    def owned_files(self) -> list[Path]:
-        """Absolute, normalised paths of the files RECORD lists (empty when none)."""
-        return [Path(os.path.normpath(self.site_dir / e.path)) for e in self.record or []]
+    @functools.cached_property
+    def owned_files(self) -> list[str]:
+        """Absolute, normalised paths (strings) of the files RECORD lists, in RECORD order."""
+        base = str(self.site_dir)
+        return [os.path.normpath(os.path.join(base, e.path)) for e in self.record or []]
 
 
 @dataclass
