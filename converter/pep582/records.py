@@ -28,10 +28,14 @@ def read_record(path: Path) -> list[RecordEntry]:
     return entries
 
 
-def digest_bytes(data: bytes, algorithm: str = "sha256") -> str:
+def _encoded(raw: bytes) -> str:
     """RECORD's hash format: urlsafe base64 without padding."""
-    raw = hashlib.new(algorithm, data).digest()
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def digest_bytes(data: bytes, algorithm: str = "sha256") -> str:
+    """The RECORD-format digest of ``data``."""
+    return _encoded(hashlib.new(algorithm, data).digest())
 
 
 def entry_for(path: str, data: bytes) -> RecordEntry:
@@ -39,7 +43,9 @@ def entry_for(path: str, data: bytes) -> RecordEntry:
     return RecordEntry(path, Hash("sha256", digest_bytes(data)), len(data))
 
 
-def hash_stream(stream: BinaryIO, algorithm: str, sink: BinaryIO | None = None) -> tuple[str, int]:
+def raw_digest(
+    stream: BinaryIO, algorithm: str, sink: BinaryIO | None = None
+) -> tuple[bytes, int]:
     """Hash ``stream`` in chunks (copying into ``sink`` when given); return digest, size."""
     hasher = hashlib.new(algorithm)
     size = 0
@@ -48,7 +54,13 @@ def hash_stream(stream: BinaryIO, algorithm: str, sink: BinaryIO | None = None) 
         if sink is not None:
             sink.write(chunk)
         size += len(chunk)
-    return base64.urlsafe_b64encode(hasher.digest()).decode("ascii").rstrip("="), size
+    return hasher.digest(), size
+
+
+def hash_stream(stream: BinaryIO, algorithm: str, sink: BinaryIO | None = None) -> tuple[str, int]:
+    """Like :func:`raw_digest`, the digest in RECORD's format."""
+    raw, size = raw_digest(stream, algorithm, sink)
+    return _encoded(raw), size
 
 
 def check(path: str | Path, expected: RecordEntry, digest: str, size: int) -> None:

@@ -26,6 +26,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from pep582.errors import ResolutionError, SourceError, VerificationError
 from pep582.install import Artifact
 from pep582.interpreter import Interpreter
+from pep582.records import raw_digest
 
 MIN_PIP = (22, 3)  # --python and a stable --report
 _PIP_VERSION = re.compile(r"^pip (\d+)\.(\d+)")
@@ -187,13 +188,11 @@ def check_hashes(path: Path, hashes: dict[str, str], promised_by: str) -> None:
     for name, value in hashes.items():
         if name not in hashlib.algorithms_guaranteed:
             continue
-        digest = hashlib.new(name)
         with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        if digest.hexdigest() != value:
+            actual = raw_digest(handle, name)[0].hex()
+        if actual != value:
             raise VerificationError(
-                f"{path}: {name} {digest.hexdigest()} does not match {promised_by} ({value})"
+                f"{path}: {name} {actual} does not match {promised_by} ({value})"
             )
 
 
