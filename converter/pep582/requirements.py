@@ -152,26 +152,31 @@ def resolve(
 def _from_report(item: dict[str, Any], requirements: Path) -> Artifact | None:
     """An artifact for a local wheel pip chose, or None when pip must fetch or build it."""
     info = item.get("download_info", {})
-    meta = item.get("metadata", {})
     if info.get("dir_info", {}).get("editable"):
         raise SourceError(
             f"{requirements} asks for an editable install of {info.get('url')}; "
             "pep582-migrate installs wheels only: drop -e to install a copy, or run "
             "`python -m pip install --prefix __pypackages__ -e PATH` afterwards"
         )
-    url = info.get("url", "")
-    parts = urlsplit(url)
+    parts = urlsplit(info.get("url", ""))
     if parts.scheme != "file" or not parts.path.endswith(".whl") or "archive_info" not in info:
         return None
     wheel = Path(unquote(parts.path))
     _check_hashes(wheel, info["archive_info"])
+    return _artifact(item, wheel, str(wheel))
+
+
+def _artifact(item: dict[str, Any], wheel: Path, origin: str) -> Artifact:
+    """The artifact pip's report ``item`` describes, with its wheel at ``wheel``."""
+    info = item.get("download_info", {})
+    meta = item.get("metadata", {})
     return Artifact(
         name=meta.get("name", ""),
         version=meta.get("version", ""),
         wheel=wheel,
         requested=bool(item.get("requested")),
         direct_url=info if item.get("is_direct") else None,
-        origin=str(wheel),
+        origin=origin,
     )
 
 
@@ -217,17 +222,7 @@ def _build(
     requirements: Path,
 ) -> list[Artifact]:
     """Let pip fetch or build wheels for exactly these resolved artifacts."""
-    pinned = [
-        Artifact(
-            name=item["metadata"]["name"],
-            version=item["metadata"]["version"],
-            wheel=Path(),
-            requested=bool(item.get("requested")),
-            direct_url=item["download_info"] if item.get("is_direct") else None,
-            origin=item["download_info"]["url"],
-        )
-        for item in items
-    ]
+    pinned = [_artifact(item, Path(), item["download_info"]["url"]) for item in items]
     return build_wheels(
         pinned,
         [_pin(item) for item in items],
