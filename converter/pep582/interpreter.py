@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -69,13 +70,15 @@ def run_python(executable: str | os.PathLike[str], args: list[str], cwd: str | N
 
     Returns stdout; a failure to start or a non-zero exit raises InterpreterError.
     """
-    with tempfile.TemporaryDirectory(prefix="pep582-probe-") as neutral:
+    with contextlib.ExitStack() as stack:
+        if cwd is None:  # an empty directory: no __pypackages__ can apply to the probe
+            cwd = stack.enter_context(tempfile.TemporaryDirectory(prefix="pep582-probe-"))
         try:
             proc = subprocess.run(
                 [os.fspath(executable), *args],
                 capture_output=True,
                 text=True,
-                cwd=cwd or neutral,
+                cwd=cwd,
                 check=False,
             )
         except OSError as exc:
