@@ -37,12 +37,19 @@ def locked(project: Path) -> Iterator[None]:
         if os.name == "posix":
             import fcntl
 
+            busy = f"{project / DIRNAME} is being changed by another run (lock {lock_path})"
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
-                raise DestinationError(
-                    f"{project / DIRNAME} is being changed by another run (lock {lock_path})"
-                ) from exc
+                raise DestinationError(busy) from exc
+            # The holder unlinks the file when done: a lock on an unlinked file guards
+            # nothing, since the next run creates a new one.
+            try:
+                current = os.stat(lock_path)
+            except FileNotFoundError:
+                raise DestinationError(busy) from None
+            if not os.path.samestat(current, os.fstat(handle.fileno())):
+                raise DestinationError(busy)
         try:
             yield
         finally:
