@@ -297,7 +297,9 @@ def activate(argv0: "str | None" = None) -> "list[str]":
             return []
         pypackages, _ = locate(argv0)
         if pypackages is None or not os.path.isdir(pypackages):
-            return []  # the common case: stop before any further work
+            # The common case, ~2.5 us: stop before describe() builds a full decision
+            # (~25 us); it locates again, but only when a __pypackages__ exists.
+            return []
         decision = describe(argv0)
         if decision.refused:
             sys.stderr.write(f"pep582: ignoring {pypackages}: {decision.refused}\n")
