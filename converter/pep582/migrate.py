@@ -171,9 +171,11 @@ class _Planner:
         self.target_sites = [str(d) for d in scheme.site_dirs]
         self.source_scripts = str(source.scripts)
         self.target_scripts = str(scheme.scripts)
+        # each source site directory → its target (a single target site takes both)
+        self.site_pairs = list(zip(self.source_sites, self.target_sites * 2))
         # source directory → target directory, most specific first
         self.places: list[tuple[str, str]] = [
-            *zip(self.source_sites, self.target_sites * 2),
+            *self.site_pairs,
             (str(source.include), str(scheme.include)),
             (self.source_scripts, self.target_scripts),
             (str(source.data), str(scheme.data)),
@@ -281,7 +283,7 @@ class _Planner:
         Symbolic links (to files or directories) are recreated as links, never followed.
         """
         records = {os.path.join(d.meta_dir, "RECORD") for d in carried if d.kind == "dist-info"}
-        for site_dir, target_dir in zip(self.source_sites, self.target_sites * 2):
+        for site_dir, target_dir in self.site_pairs:
             cut = len(site_dir) + 1
             pending = [site_dir]
             while pending:
