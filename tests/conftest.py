@@ -24,6 +24,16 @@ def any_python(request: pytest.FixtureRequest) -> Interpreter:
     return found
 
 
+@pytest.fixture(params=[*VERSIONS, "debian", "pypy"])
+def any_interpreter(request: pytest.FixtureRequest) -> Interpreter:
+    """Every kind of interpreter here: pyenv's CPython 3.9-3.13, Debian's system python3
+    (dist-packages, posix_local), PyPy. Absent ones are skipped."""
+    found = interpreter(request.param)
+    if found is None:
+        pytest.skip(f"{request.param} is not installed here")
+    return found
+
+
 @pytest.fixture
 def root_only() -> None:
     if not hasattr(os, "geteuid") or os.geteuid() != 0:

@@ -17,11 +17,20 @@ PACKAGES = ROOT / "tests" / "packages"
 VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 
 
+# The other kinds of interpreter the suite runs when the machine has them.
+KINDS = {"debian": "/usr/bin/python3", "pypy": "pypy3"}
+
+
 @functools.cache
 def interpreter(version: str) -> Interpreter | None:
-    """The machine's Python ``version``, or None when it is not installed."""
+    """The machine's Python ``version`` (or kind: debian, pypy), or None when absent."""
+    spec = KINDS.get(version, version)
+    if version == "debian" and not Path(spec).exists():
+        return None
+    if version == "pypy" and shutil.which(spec) is None:
+        return None
     try:
-        return find_python(version)
+        return find_python(spec)
     except InterpreterError:
         return None
 

@@ -202,7 +202,7 @@ def test_full_migration(rich_venv: Path, project: Path, layout: str, tmp_path: P
             proc = run([Path(scheme.scripts) / script], cwd=tmp_path)
             assert proc.returncode == 0, (script, proc.stderr)
             assert expect in proc.stdout
-            assert "added by pep582-migrate" in (Path(scheme.scripts) / script).read_text()
+            assert "written by pep582-toolkit" in (Path(scheme.scripts) / script).read_text()
     finally:
         shutil.move(moved, rich_venv)
 

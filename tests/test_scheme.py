@@ -42,13 +42,33 @@ def test_posix_cpython(
 def test_pypy() -> None:
     scheme = scheme_for("/p", InterpreterFacts("pypy", (3, 10)), "pep582")
     assert str(scheme.purelib) == "/p/__pypackages__/lib/pypy3.10/site-packages"
+    assert str(scheme.include) == "/p/__pypackages__/include/pypy3.10"
+
+
+def test_other_implementations_use_their_lower_cased_name() -> None:
+    """As 3.13's posix_prefix spells {implementation_lower}: GraalPy is graalpy3.11."""
+    scheme = scheme_for("/p", InterpreterFacts("graalpy", (3, 11)), "pep582")
+    assert str(scheme.purelib) == "/p/__pypackages__/lib/graalpy3.11/site-packages"
+
+
+def test_include_carries_abiflags() -> None:
+    """posix_prefix's include is include/python{X.Y}{abiflags}: a debug build adds d."""
+    facts = InterpreterFacts(version=(3, 13), freethreaded=True, abiflags="td")
+    scheme = scheme_for("/p", facts, "pep582")
+    assert str(scheme.purelib) == "/p/__pypackages__/lib/python3.13t/site-packages"
+    assert str(scheme.include) == "/p/__pypackages__/include/python3.13td"
 
 
 @pytest.mark.parametrize(
     ("facts", "folder"),
     [
         (InterpreterFacts(version=(3, 12), os_name="nt"), "Python312"),
-        (InterpreterFacts(version=(3, 12), os_name="nt", win32=True), "Python312-32"),
+        (InterpreterFacts(version=(3, 12), os_name="nt", platform_suffix="-32"), "Python312-32"),
+        (
+            InterpreterFacts(version=(3, 13), os_name="nt", platform_suffix="-arm64"),
+            "Python313-arm64",
+        ),
+        (InterpreterFacts("graalpy", (3, 11), os_name="nt"), "GraalPy311"),
         (InterpreterFacts(version=(3, 13), os_name="nt", freethreaded=True), "Python313t"),
         (InterpreterFacts("pypy", (3, 10), os_name="nt"), "PyPy310"),
     ],
@@ -80,7 +100,7 @@ def test_pdm_layout_posix(facts: InterpreterFacts, base: str, scripts: str) -> N
 
 def test_pdm_layout_windows() -> None:
     scheme = scheme_for(
-        r"C:\p", InterpreterFacts(version=(3, 11), os_name="nt", win32=True), "pdm"
+        r"C:\p", InterpreterFacts(version=(3, 11), os_name="nt", platform_suffix="-32"), "pdm"
     )
     assert str(scheme.purelib) == r"C:\p\__pypackages__\3.11-32\lib"
     assert str(scheme.scripts) == r"C:\p\__pypackages__\3.11-32\Scripts"
@@ -91,15 +111,17 @@ def test_unknown_layout() -> None:
         scheme_for("/p", InterpreterFacts(), "flat")  # type: ignore[arg-type]
 
 
-def test_matches_each_interpreters_own_posix_prefix(any_python: Interpreter) -> None:
-    """Computed without running Python == what that Python's sysconfig says."""
+def test_scheme_is_posix_prefix_of_every_interpreter(any_interpreter: Interpreter) -> None:
+    """Computed without running Python == that Python's own posix_prefix with every base
+    variable set to the ``__pypackages__`` path: all five paths, include too."""
     code = (
         "import json, sys, sysconfig\n"
         "b = sys.argv[1]\n"
-        "print(json.dumps(sysconfig.get_paths('posix_prefix', vars={'base': b, 'platbase': b})))"
+        "keys = ('base', 'platbase', 'installed_base', 'installed_platbase')\n"
+        "print(json.dumps(sysconfig.get_paths('posix_prefix', vars=dict.fromkeys(keys, b))))"
     )
-    out = run([any_python.executable, "-c", code, "/p/__pypackages__"], check=True).stdout
+    out = run([any_interpreter.executable, "-c", code, "/p/__pypackages__"], check=True).stdout
     theirs = json.loads(out)
-    ours = scheme_for("/p", any_python.facts, "pep582").as_dict()
-    for key in ("purelib", "platlib", "scripts", "data"):
+    ours = scheme_for("/p", any_interpreter.facts, "pep582").as_dict()
+    for key in ("purelib", "platlib", "scripts", "include", "data"):
         assert ours[key] == theirs[key], key

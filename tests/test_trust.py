@@ -1,21 +1,37 @@
-"""Hostile __pypackages__ directories are never activated and are reported in one line."""
+"""The trust rule (v2): no directory or startup file another user can change is activated.
+
+Every attack is built for real (another owner via chown, group and ACL grants, links,
+hard links, a foreign ancestor), run through a real interpreter with the hook installed
+at startup and through ``pep582 run``, with a ``.pth`` canary that must never run and a
+module whose import says where it came from. The refusal is one line naming the path.
+"""
 
 from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import stat
+import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pep582.interpreter import Interpreter
+from pep582.scripts import locator, wrapper
 
 from helpers import add_module, interpreter, make_venv, pep582, run
 
 pytestmark = pytest.mark.usefixtures("root_only")
+
+APP = (
+    "try:\n    import localmod; print('LOCAL', localmod.WHERE)\n"
+    "except ImportError:\n    print('NONE')\n"
+)
+STAFF = 50  # Debian's "staff" group: no members, not anyone's private group
 
 
 @pytest.fixture(scope="module")
@@ -37,58 +53,86 @@ def nobody() -> int:
     return pwd.getpwnam("nobody").pw_uid
 
 
+def fill_tree(proj: Path, base: Interpreter, canary: Path) -> Path:
+    """app.py, a __pypackages__ with localmod and a .pth canary; returns the site dir."""
+    proj.mkdir(parents=True, exist_ok=True)
+    (proj / "app.py").write_text(APP)
+    purelib = add_module(proj, base).parent
+    (purelib / "evil.pth").write_text(
+        f"import pathlib; pathlib.Path({str(canary)!r}).write_text('ran')\n"
+    )
+    return purelib
+
+
 @pytest.fixture
 def project(tmp_path: Path, base: Interpreter) -> Iterator[Path]:
     """proj/ with app.py and a __pypackages__ whose .pth writes a canary if it ever runs."""
     proj = tmp_path / "proj"
-    proj.mkdir()
-    (proj / "app.py").write_text(
-        "try:\n    import localmod; print('LOCAL', localmod.WHERE)\n"
-        "except ImportError:\n    print('NONE')\n"
-    )
-    purelib = add_module(proj, base).parent
-    canary = tmp_path / "canary"
-    (purelib / "evil.pth").write_text(
-        f"import pathlib; pathlib.Path({str(canary)!r}).write_text('ran')\n"
-    )
+    fill_tree(proj, base, tmp_path / "canary")
     yield proj
-    for path in [tmp_path, *tmp_path.rglob("*")]:  # let pytest clean up
+    restore(tmp_path)
+
+
+def restore(top: Path) -> None:
+    """Give the tree back to root with sane modes, so pytest can remove it."""
+    for path in [top, *top.rglob("*")]:
         if not path.is_symlink():
+            os.chown(path, 0, 0)
             os.chmod(path, 0o755)
 
 
-def chown_tree(path: Path, uid: int) -> None:
+def chown_tree(path: Path, uid: int, gid: int = -1) -> None:
     for item in [path, *path.rglob("*")]:
-        os.lchown(item, uid, -1)
+        os.lchown(item, uid, gid)
+
+
+def site_of(project: Path) -> Path:
+    return next((project / "__pypackages__").rglob("site-packages"))
 
 
 def outcome(how: str, python: Path, project: Path) -> tuple[str, list[str]]:
+    """Run app.py (hook, run) or -c in the project (cwd, run-c); stdout and stderr lines."""
     if how == "hook":
         proc = run([python, "app.py"], cwd=project)
-    else:
+    elif how == "run":
         proc = pep582("run", "--python", python, str(project / "app.py"), cwd=project.parent)
+    elif how == "cwd":
+        proc = run([python, "-c", APP], cwd=project)
+    else:
+        proc = pep582("run", "--python", python, "-c", APP, cwd=project)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip(), proc.stderr.strip().splitlines()
 
 
-def assert_refused(how: str, python: Path, project: Path, path: Path, reason: str) -> None:
+def canary_of(project: Path) -> Path:
+    return project.parent / "canary"
+
+
+def assert_refused(
+    how: str, python: Path, project: Path, path: Path, reason: str, shown: Path | None = None
+) -> None:
     stdout, warnings = outcome(how, python, project)
     assert stdout == "NONE"
-    assert not (project.parent / "canary").exists(), "the .pth ran"
+    assert not canary_of(project).exists(), "the .pth ran"
     assert len(warnings) == 1, warnings
-    assert warnings[0].startswith(f"pep582: ignoring {project / '__pypackages__'}: ")
-    assert str(path) in warnings[0]
+    assert warnings[0].startswith(f"pep582: ignoring {shown or project / '__pypackages__'}: ")
+    assert f"{path} " in warnings[0]
     assert reason in warnings[0]
 
 
 def assert_activated(how: str, python: Path, project: Path) -> None:
     stdout, warnings = outcome(how, python, project)
-    assert stdout.startswith(f"LOCAL {project / '__pypackages__'}")
+    real = os.path.realpath(project / "__pypackages__")
+    assert stdout.startswith(f"LOCAL {real}"), stdout
     assert warnings == []
-    assert (project.parent / "canary").read_text() == "ran"
+    assert canary_of(project).read_text() == "ran"
 
 
 HOW = pytest.mark.parametrize("how", ["hook", "run"])
+CWD = pytest.mark.parametrize("how", ["cwd", "run-c"])
+
+
+# -- directories: owner ---------------------------------------------------------------
 
 
 @HOW
@@ -106,56 +150,32 @@ def test_foreign_owned_inner_directory_refused(
     assert_refused(how, hooked_python, project, lib, "owned by nobody")
 
 
-@HOW
-def test_world_writable_refused(how: str, hooked_python: Path, project: Path) -> None:
-    site = next((project / "__pypackages__").rglob("site-packages"))
-    os.chmod(site, 0o777)
-    assert_refused(how, hooked_python, project, site, "writable by others")
-
-
-@HOW
-def test_parent_world_writable_without_sticky_refused(
-    how: str, hooked_python: Path, project: Path
-) -> None:
-    os.chmod(project, 0o777)
-    assert_refused(how, hooked_python, project, project, "no sticky bit")
-
-
-@HOW
-def test_symlink_to_foreign_directory_refused(
+@CWD
+def test_holder_owned_by_another_user_refused_even_when_its_link_points_at_a_trusted_tree(
     how: str, hooked_python: Path, project: Path, nobody: int
 ) -> None:
-    foreign = project.parent / "foreign"
-    (project / "__pypackages__").rename(foreign)
-    chown_tree(foreign, nobody)
-    (project / "__pypackages__").symlink_to(foreign)
-    assert_refused(how, hooked_python, project, project / "__pypackages__", "owned by nobody")
+    """Attack 1: an attacker's directory holding a link to a root-owned tree."""
+    trusted = project.parent / "trusted"
+    (project / "__pypackages__").rename(trusted)
+    (project / "__pypackages__").symlink_to(trusted)
+    os.chown(project, nobody, -1)
+    assert_refused(how, hooked_python, project, project, "owned by nobody")
 
 
-@HOW
-def test_symlink_into_open_directory_refused(how: str, hooked_python: Path, project: Path) -> None:
-    open_dir = project.parent / "open"
-    open_dir.mkdir()
-    (project / "__pypackages__").rename(open_dir / "pp")
-    os.chmod(open_dir, 0o777)
-    (project / "__pypackages__").symlink_to(open_dir / "pp")
-    assert_refused(how, hooked_python, project, open_dir, "no sticky bit")
-
-
-@HOW
-def test_own_directory_in_sticky_world_writable_dir_activated(
-    how: str, hooked_python: Path, project: Path
+@pytest.mark.parametrize("how", ["hook", "run", "cwd", "run-c"])
+def test_ancestor_owned_by_another_user_refused(
+    how: str, hooked_python: Path, tmp_path: Path, base: Interpreter, nobody: int
 ) -> None:
-    os.chmod(project, 0o777 | stat.S_ISVTX)  # like /tmp
-    assert_activated(how, hooked_python, project)
-
-
-@HOW
-def test_group_writable_is_allowed(how: str, hooked_python: Path, project: Path) -> None:
-    for item in (project / "__pypackages__").rglob("*"):
-        if item.is_dir():
-            os.chmod(item, 0o775)
-    assert_activated(how, hooked_python, project)
+    """Attack 2: a root-owned project inside a directory the attacker owns (and could
+    rename away and replace after the check)."""
+    anc = tmp_path / "anc"
+    proj = anc / "proj"
+    fill_tree(proj, base, tmp_path / "anc" / "canary")
+    os.chown(anc, nobody, -1)
+    try:
+        assert_refused(how, hooked_python, proj, anc, "owned by nobody")
+    finally:
+        restore(tmp_path)
 
 
 @HOW
@@ -175,4 +195,358 @@ def test_script_owner_does_not_extend_to_cwd_modes(
     proc = run([hooked_python, "-c", "import localmod"], cwd=project)
     assert proc.returncode != 0
     assert "owned by nobody" in proc.stderr
-    assert not (project.parent / "canary").exists()
+    assert not canary_of(project).exists()
+
+
+# -- directories: who may write ------------------------------------------------------
+
+
+@HOW
+def test_world_writable_refused(how: str, hooked_python: Path, project: Path) -> None:
+    site = site_of(project)
+    os.chmod(site, 0o777)
+    assert_refused(how, hooked_python, project, site, "writable by others")
+
+
+@HOW
+def test_sticky_bit_does_not_excuse_a_directory_inside_pypackages(
+    how: str, hooked_python: Path, project: Path
+) -> None:
+    site = site_of(project)
+    os.chmod(site, 0o1777)
+    assert_refused(how, hooked_python, project, site, "writable by others")
+
+
+@HOW
+def test_parent_world_writable_without_sticky_refused(
+    how: str, hooked_python: Path, project: Path
+) -> None:
+    os.chmod(project, 0o777)
+    assert_refused(how, hooked_python, project, project, "no sticky bit")
+
+
+@HOW
+def test_ancestor_world_writable_without_sticky_refused(
+    how: str, hooked_python: Path, project: Path
+) -> None:
+    os.chmod(project.parent, 0o777)
+    assert_refused(how, hooked_python, project, project.parent, "no sticky bit")
+
+
+@HOW
+def test_group_writable_by_a_shared_group_refused(
+    how: str, hooked_python: Path, project: Path
+) -> None:
+    """Attack 4: group write for a group that is not the owner's private group."""
+    site = site_of(project)
+    os.chown(site, 0, STAFF)
+    os.chmod(site, 0o775)
+    assert_refused(how, hooked_python, project, site, "writable by group staff")
+
+
+@HOW
+def test_group_writable_by_the_owners_private_group_accepted(
+    how: str, hooked_python: Path, project: Path
+) -> None:
+    """umask 002 trees: group root has one member, root (as Debian's StrictModes accepts)."""
+    for item in [project, *(project / "__pypackages__").rglob("*")]:
+        if item.is_dir():
+            os.chmod(item, 0o775)
+    assert_activated(how, hooked_python, project)
+
+
+def setfacl(*args: str | os.PathLike[str]) -> None:
+    if shutil.which("setfacl") is None:
+        pytest.skip("setfacl is not installed (Debian package acl)")
+    proc = subprocess.run(["setfacl", *map(str, args)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"this filesystem takes no ACLs: {proc.stderr.strip()}")
+
+
+@HOW
+def test_acl_granting_write_to_another_user_refused(
+    how: str, hooked_python: Path, project: Path
+) -> None:
+    site = site_of(project)
+    setfacl("-m", "u:nobody:rwx", site)
+    assert_refused(how, hooked_python, project, site, "writable by nobody (uid 65534) (ACL)")
+
+
+@HOW
+def test_acl_granting_write_to_a_group_refused(
+    how: str, hooked_python: Path, project: Path
+) -> None:
+    lib = project / "__pypackages__" / "lib"
+    setfacl("-m", "g:staff:rwx", lib)
+    assert_refused(how, hooked_python, project, lib, "writable by group staff (ACL)")
+
+
+def test_acl_whose_mask_removes_write_accepted(hooked_python: Path, project: Path) -> None:
+    site = site_of(project)
+    setfacl("-m", "u:nobody:rwx,m::rx", site)
+    assert_activated("hook", hooked_python, project)
+
+
+# -- links ---------------------------------------------------------------------------
+
+
+@HOW
+def test_symlink_to_foreign_directory_refused(
+    how: str, hooked_python: Path, project: Path, nobody: int
+) -> None:
+    foreign = project.parent / "foreign"
+    (project / "__pypackages__").rename(foreign)
+    chown_tree(foreign, nobody)
+    (project / "__pypackages__").symlink_to(foreign)
+    assert_refused(how, hooked_python, project, foreign, "owned by nobody")
+
+
+@HOW
+def test_symlink_into_open_directory_refused(how: str, hooked_python: Path, project: Path) -> None:
+    open_dir = project.parent / "open"
+    open_dir.mkdir()
+    (project / "__pypackages__").rename(open_dir / "pp")
+    os.chmod(open_dir, 0o777)
+    (project / "__pypackages__").symlink_to(open_dir / "pp")
+    assert_refused(how, hooked_python, project, open_dir, "no sticky bit")
+
+
+@HOW
+def test_symlinked_site_directory_into_a_sticky_directory_refused(
+    how: str, hooked_python: Path, project: Path
+) -> None:
+    """Sticky world-writable directories are fine above __pypackages__, never inside it
+    (not even when a link inside it leads there)."""
+    sticky = project.parent / "sticky"
+    sticky.mkdir()
+    site = site_of(project)
+    site.rename(sticky / "site-packages")
+    os.chmod(sticky, 0o1777)
+    site.symlink_to(sticky / "site-packages")
+    assert_refused(how, hooked_python, project, sticky, "writable by others")
+
+
+def test_resolved_paths_go_on_sys_path_so_a_later_swap_changes_nothing(
+    hooked_python: Path, project: Path, tmp_path: Path, base: Interpreter
+) -> None:
+    """Attack 3: the link is swapped after the check; imports still use what was checked."""
+    real = tmp_path / "real"
+    (project / "__pypackages__").rename(real)
+    (project / "__pypackages__").symlink_to(real)
+    evil = tmp_path / "evil"
+    fill_tree(evil, base, tmp_path / "evil-canary")
+    code = (
+        "import os, sys\n"
+        "os.remove('__pypackages__')\n"
+        f"os.symlink({str(evil / '__pypackages__')!r}, '__pypackages__')\n"
+        "import localmod\n"
+        "print(localmod.WHERE)\n"
+        "print([p for p in sys.path if 'site-packages' in p and 'real' in p])\n"
+    )
+    proc = run([hooked_python, "-c", code], cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    where, entries = proc.stdout.splitlines()
+    assert where.startswith(str(real))
+    assert "__pypackages__" not in entries  # the resolved path, not the link
+    assert not (tmp_path / "evil-canary").exists()
+
+
+# -- files that run at startup ---------------------------------------------------------
+
+
+@HOW
+def test_pth_owned_by_another_user_refused(
+    how: str, hooked_python: Path, project: Path, nobody: int
+) -> None:
+    pth = site_of(project) / "evil.pth"
+    os.chown(pth, nobody, -1)
+    assert_refused(how, hooked_python, project, pth, "owned by nobody")
+
+
+@HOW
+def test_world_writable_pth_refused(how: str, hooked_python: Path, project: Path) -> None:
+    pth = site_of(project) / "evil.pth"
+    os.chmod(pth, 0o666)
+    assert_refused(how, hooked_python, project, pth, "writable by others")
+
+
+@HOW
+def test_hard_link_to_another_users_file_refused(
+    how: str, hooked_python: Path, project: Path, nobody: int
+) -> None:
+    """A hard link has its inode's owner: the other user can still edit it."""
+    theirs = project.parent / "theirs.pth"
+    pth = site_of(project) / "evil.pth"
+    pth.rename(theirs)
+    os.chown(theirs, nobody, -1)
+    os.link(theirs, pth)
+    assert_refused(how, hooked_python, project, pth, "owned by nobody")
+
+
+@HOW
+def test_sitecustomize_owned_by_another_user_refused(
+    how: str, hooked_python: Path, project: Path, nobody: int
+) -> None:
+    custom = site_of(project) / "sitecustomize.py"
+    custom.write_text("print('CUSTOM')\n")
+    os.chown(custom, nobody, -1)
+    assert_refused(how, hooked_python, project, custom, "owned by nobody")
+
+
+@HOW
+def test_symlinked_pth_refused(how: str, hooked_python: Path, project: Path) -> None:
+    pth = site_of(project) / "evil.pth"
+    pth.rename(project.parent / "elsewhere.pth")
+    pth.symlink_to(project.parent / "elsewhere.pth")
+    assert_refused(how, hooked_python, project, pth, "not a regular file")
+
+
+# -- controls: ordinary setups are never refused ---------------------------------------
+
+
+@HOW
+def test_own_directory_in_sticky_world_writable_dir_activated(
+    how: str, hooked_python: Path, project: Path
+) -> None:
+    os.chmod(project.parent, 0o777 | stat.S_ISVTX)  # like /tmp
+    assert_activated(how, hooked_python, project)
+
+
+@HOW
+def test_own_symlink_to_own_tree_activated(
+    how: str, hooked_python: Path, project: Path, tmp_path: Path
+) -> None:
+    real = tmp_path / "shared-pp"
+    (project / "__pypackages__").rename(real)
+    (project / "__pypackages__").symlink_to(real)
+    assert_activated(how, hooked_python, project)
+
+
+# -- console-script wrappers -----------------------------------------------------------
+
+
+def add_wrapper(project: Path, python: Interpreter, executable: Path) -> Path:
+    """A console script ``tool`` for localmod:main, as pep582-migrate writes it."""
+    root = project / "__pypackages__"
+    site = site_of(project)
+    (site / "localmod.py").write_text("WHERE = __file__\ndef main():\n    print('TOOL', WHERE)\n")
+    scripts = root / "bin"
+    scripts.mkdir(exist_ok=True)
+    tool = scripts / "tool"
+    tool.write_bytes(
+        wrapper("localmod", "main", str(executable), locator(str(root), str(scripts), None))
+    )
+    tool.chmod(0o755)
+    return tool
+
+
+def test_wrapper_runs_its_own_tree_without_the_hook(
+    project: Path, base: Interpreter, tmp_path: Path
+) -> None:
+    tool = add_wrapper(project, base, base.executable)
+    proc = run([tool], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"TOOL {site_of(project)}")
+    assert canary_of(project).read_text() == "ran"
+
+
+def test_wrapper_applies_the_trust_rule(
+    project: Path, base: Interpreter, tmp_path: Path, nobody: int
+) -> None:
+    tool = add_wrapper(project, base, base.executable)
+    os.chown(site_of(project), nobody, -1)
+    proc = run([tool], cwd=tmp_path)
+    assert proc.returncode != 0
+    assert f"pep582: ignoring {project / '__pypackages__'}: {site_of(project)} is owned by" in (
+        proc.stderr
+    )
+    assert not canary_of(project).exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "reason"),
+    [
+        ("-I", "isolated mode (-I)"),
+        ("-S", "site is disabled (-S)"),
+        ("-P", "safe-path mode"),
+    ],
+)
+def test_wrapper_honours_the_mode_switches(
+    project: Path, base: Interpreter, tmp_path: Path, flag: str, reason: str
+) -> None:
+    if flag == "-P" and sys.version_info < (3, 11):
+        pytest.skip("-P exists from Python 3.11")
+    tool = add_wrapper(project, base, base.executable)
+    proc = run([base.executable, flag, tool], cwd=tmp_path)
+    assert proc.returncode != 0
+    assert f"not using {project / '__pypackages__'}: {reason}" in proc.stderr
+    assert not canary_of(project).exists()
+
+
+# -- races ---------------------------------------------------------------------------
+
+
+def flip_link(stop: threading.Event, link: Path, targets: list[Path]) -> None:
+    spare = link.with_name(link.name + ".new")
+    while not stop.is_set():
+        for target in targets:
+            spare.unlink(missing_ok=True)
+            spare.symlink_to(target)
+            os.replace(spare, link)
+
+
+def flip_directories(stop: threading.Event, first: Path, second: Path) -> None:
+    parked = first.with_name("parked")
+    while not stop.is_set():
+        os.rename(first, parked)
+        os.rename(second, first)
+        os.rename(parked, second)
+
+
+@pytest.mark.parametrize("swapped", ["pypackages-link", "ancestor-rename"])
+def test_swapping_while_interpreters_start_never_runs_the_canary(
+    swapped: str, hooked_python: Path, tmp_path: Path, base: Interpreter, nobody: int
+) -> None:
+    """150 starts while the attacker swaps, in a directory they own, a trusted tree for
+    their own: a ``__pypackages__`` link (``-c`` in their directory), or a project
+    directory under an ancestor they own (the victim runs a root-owned script in it).
+    Nothing from either tree is ever used; the attacker's canary never runs."""
+    attacker = tmp_path / "attacker"
+    attacker.mkdir()
+    os.chown(attacker, nobody, -1)
+    if swapped == "pypackages-link":
+        good, evil = tmp_path / "good", tmp_path / "evil"
+        fill_tree(good, base, tmp_path / "canary")
+        fill_tree(evil, base, tmp_path / "canary")
+        chown_tree(evil, nobody)
+        cwd = attacker
+        (attacker / "__pypackages__").symlink_to(good / "__pypackages__")
+        command = [hooked_python, "-c", APP]
+        swap = threading.Thread(
+            target=flip_link,
+            args=(stop := threading.Event(), attacker / "__pypackages__",
+                  [good / "__pypackages__", evil / "__pypackages__"]),
+        )  # fmt: skip
+    else:
+        proj, spare = attacker / "proj", attacker / "spare"
+        fill_tree(proj, base, tmp_path / "canary")
+        fill_tree(spare, base, tmp_path / "canary")  # root-owned files, like a copy of proj
+        cwd = tmp_path
+        command = [hooked_python, str(proj / "app.py")]
+        swap = threading.Thread(
+            target=flip_directories, args=(stop := threading.Event(), proj, spare)
+        )
+    swap.start()
+    outputs = set()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    try:
+        for _ in range(150):
+            proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
+            outputs.add(proc.stdout.strip())
+    finally:
+        stop.set()
+        swap.join()
+        restore(tmp_path)
+    assert not (tmp_path / "canary").exists()
+    assert outputs <= {"NONE", ""}  # "": the script was away at that instant
+    assert "NONE" in outputs

@@ -15,39 +15,53 @@ import click
 
 from pep582 import __version__, hook, startup
 from pep582.errors import Pep582Error, exit_codes_help
-from pep582.interpreter import Interpreter, find_python, run_python
+from pep582.interpreter import Interpreter, choose_python, run_python
 
-LAUNCH = Path(__file__).with_name("launch.py")
+HERE = Path(__file__).resolve().parent
+LAUNCH = HERE / "launch.py"
+BOOTSTRAP = HERE / "_bootstrap"
+NOTHING_APPLIES = 9
 PYTHON_HELP = (
-    "Target interpreter: a path, a command, or a version such as 3.12 (default: this one)."
+    "Target interpreter: a path, a command, or a version such as 3.12. Default: one whose "
+    "version has a site directory in the __pypackages__ that applies, else the first "
+    "python3 on PATH; never the toolkit's own environment."
 )
 
 
 @contextlib.contextmanager
-def errors_reported(program: str) -> Iterator[None]:
-    """Turn library errors into one line on stderr and the documented exit code."""
+def errors_reported(program: str, as_json: bool = False) -> Iterator[None]:
+    """Turn library errors into one line on stderr (a JSON object with ``--json``) and the
+    documented exit code."""
     try:
         yield
     except Pep582Error as exc:
-        click.echo(f"{program}: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(program, str(exc), exc.exit_code, type(exc).__name__, as_json)
     except KeyboardInterrupt:
-        click.echo(f"{program}: interrupted; nothing was changed", err=True)
-        sys.exit(130)
+        _fail(program, "interrupted; nothing was changed", 130, "Interrupted", as_json)
+
+
+def _fail(program: str, message: str, code: int, kind: str, as_json: bool) -> None:
+    if as_json:
+        error = {"error": {"kind": kind, "message": message, "exit_code": code}}
+        click.echo(json.dumps(error), err=True)
+    else:
+        click.echo(f"{program}: error: {message}", err=True)
+    sys.exit(code)
 
 
 class Group(click.Group):
     """The ``pep582`` command group, reporting library errors as one line."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        with errors_reported("pep582"):
+        as_json = "--json" in sys.argv[1:]
+        with errors_reported("pep582", as_json):
             return super().invoke(ctx)
 
 
 @click.group(
     cls=Group,
     epilog="Exit codes:\n\n\b\n" + exit_codes_help(),
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="pep582")
 def main() -> None:
@@ -55,9 +69,18 @@ def main() -> None:
 
     \b
     pep582 run app.py          run one program with its __pypackages__ (nothing installed)
-    pep582 enable              make this interpreter do the step at every start
+    pep582 enable              make an interpreter do the step at every start
     pep582 where app.py        show which __pypackages__ applies and why
     """
+
+
+def _pypackages_for(argv0: str) -> Path:
+    """The ``__pypackages__`` an invocation would look at (for choosing an interpreter)."""
+    inherited = startup.inherited()
+    if inherited:
+        return Path(inherited)
+    where, _ = startup.locate(argv0)
+    return Path(where) if where else Path.cwd() / startup.DIRNAME
 
 
 def _describe(python: Interpreter, argv0: str) -> dict[str, Any]:
@@ -76,12 +99,15 @@ def _verdict(decision: dict[str, Any]) -> str:
     if decision["refused"]:
         return f"refused: {decision['refused']}"
     if not decision["present"]:
-        return "present, but holds no scheme directory for this interpreter"
-    return "activated: " + os.pathsep.join(decision["activate"])
+        return "present, but holds no site directory for this interpreter"
+    return "would activate: " + os.pathsep.join(decision["activate"])
 
 
-def _print_decision(decision: dict[str, Any]) -> None:
-    origin = f"script {decision['script']}" if decision["script"] else "current directory"
+def _print_decision(python: Interpreter, why: str, decision: dict[str, Any]) -> None:
+    click.echo(f"interpreter: {python.executable} ({python.facts.describe()}; {why})")
+    origin = decision["origin"]
+    if decision["script"]:
+        origin = f"script {decision['script']}"
     click.echo(f"__pypackages__: {decision['pypackages']}  ({origin})")
     for key, value in decision["scheme"].items():
         mark = " [present]" if value in decision["present"] else ""
@@ -93,15 +119,15 @@ def _print_decision(decision: dict[str, Any]) -> None:
 @click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
 @click.option("--user", is_flag=True, help="Install into the user site directory instead.")
 def enable(python_spec: str | None, user: bool) -> None:
-    """Install the startup hook into an interpreter (site-packages or user site).
+    """Install the startup hook into an interpreter's site-packages (or user site).
 
     Writes _pep582_hook.py, its byte-compiled .pyc and a one-line _pep582_hook.pth.
     Running it again changes nothing; an older hook is upgraded in place.
     """
-    python = find_python(python_spec)
+    python, why = choose_python(python_spec)
     state, changed = hook.enable(python, user=user)
     verb = "enabled" if changed else "already enabled"
-    click.echo(f"pep582 hook {verb} (version {state.version}) for {python.executable}")
+    click.echo(f"pep582 hook {verb} (version {state.version}) for {python.executable} ({why})")
     for path in state.files():
         click.echo(f"  {path}")
 
@@ -111,7 +137,7 @@ def enable(python_spec: str | None, user: bool) -> None:
 @click.option("--user", is_flag=True, help="Remove it from the user site directory instead.")
 def disable(python_spec: str | None, user: bool) -> None:
     """Remove exactly the files `pep582 enable` wrote."""
-    python = find_python(python_spec)
+    python, _ = choose_python(python_spec)
     state = hook.disable(python, user=user)
     if not state.files():
         click.echo(f"pep582 hook was not installed in {state.site_dir}")
@@ -124,12 +150,11 @@ def disable(python_spec: str | None, user: bool) -> None:
 @main.command(epilog="Example: pep582 status --python 3.11")
 @click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
 def status(python_spec: str | None) -> None:
-    """Say whether an interpreter has the hook, and what it activates from here."""
-    python = find_python(python_spec)
-    click.echo(f"interpreter: {python.executable} ({python.facts.describe()})")
+    """Say whether an interpreter has the hook, and what the step does from here."""
+    python, why = choose_python(python_spec, _pypackages_for(""))
     states = [s for s in hook.installed_states(python) if s.module or s.pth]
     if not states:
-        click.echo("hook: not installed (run `pep582 enable`)")
+        click.echo("hook: not installed (`pep582 enable`; `pep582 run` works without it)")
     for state in states:
         freshness = (
             "current" if state.current else f"differs from this toolkit's {startup.HOOK_VERSION}"
@@ -139,25 +164,34 @@ def status(python_spec: str | None) -> None:
         click.echo(f"hook: version {state.version} in {state.site_dir} ({freshness})")
         if state.module and not state.bytecode:
             click.echo("  warning: no .pyc; each start compiles it (run `pep582 enable` again)")
-    _print_decision(_describe(python, ""))
+    _print_decision(python, why, _describe(python, ""))
 
 
-@main.command(epilog="Example: pep582 where tools/report.py")
+@main.command(
+    epilog="Example: pep582 where tools/report.py\n\nExits 0 when something would be "
+    f"activated, {NOTHING_APPLIES} when nothing would."
+)
 @click.argument("script", required=False)
 @click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 def where(script: str | None, python_spec: str | None, as_json: bool) -> None:
-    """Show which __pypackages__ applies to SCRIPT (or to -c/-m/REPL here), and why.
-
-    Exits 0 when something would be activated, 1 otherwise.
-    """
-    python = find_python(python_spec)
+    """Show which __pypackages__ applies to SCRIPT (or to -c/-m/REPL here), and why."""
+    python, why = choose_python(python_spec, _pypackages_for(script or ""))
     decision = _describe(python, script or "")
     if as_json:
+        decision["interpreter"] = {"executable": str(python.executable), "why": why}
         click.echo(json.dumps(decision, indent=2))
     else:
-        _print_decision(decision)
-    sys.exit(0 if decision["activate"] else 1)
+        _print_decision(python, why, decision)
+    sys.exit(0 if decision["activate"] else NOTHING_APPLIES)
+
+
+def run_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ``pep582 run``: the bootstrap first on ``PYTHONPATH``."""
+    env = dict(os.environ if environ is None else environ)
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([os.fspath(BOOTSTRAP), *paths])
+    return env
 
 
 @main.command(
@@ -169,17 +203,20 @@ def where(script: str | None, python_spec: str | None, as_json: bool) -> None:
 def run(python_spec: str | None, program: tuple[str, ...]) -> None:
     """Run SCRIPT [ARGS], -m MODULE [ARGS] or -c CODE [ARGS] under the PEP's rules.
 
-    Nothing is installed: one process gets the same sys.path step the hook performs, with
-    the same sys.argv, and its exit code becomes ours.
+    Nothing is installed. The interpreter starts as usual, with a bootstrap on PYTHONPATH
+    that performs the step at startup, as the hook would, and sets PYTHONPYPACKAGES so
+    that Python processes the program starts (sys.executable, python -m ...) use the same
+    __pypackages__ from any directory. The program's exit code becomes ours.
     """
-    python = find_python(python_spec)
     if program[0].startswith("-") and program[0] not in ("-c", "-m"):
         raise click.UsageError(f"expected SCRIPT, -m MODULE or -c CODE, not {program[0]!r}")
-    command = [os.fspath(python.executable), os.fspath(LAUNCH), "run", *program]
+    python, _ = choose_python(python_spec, _pypackages_for(program[0]))
+    command = [os.fspath(python.executable), *program]
+    env = run_environment()
     if os.name == "posix":
         sys.stdout.flush()
-        os.execv(command[0], command)
-    sys.exit(subprocess.call(command))
+        os.execve(command[0], command, env)
+    sys.exit(subprocess.call(command, env=env))
 
 
 if __name__ == "__main__":

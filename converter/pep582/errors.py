@@ -55,6 +55,7 @@ EXIT_CODES = {
     VerificationError.exit_code: "a file does not match its RECORD hash",
     ConflictError.exit_code: "conflicting files in an existing layout",
     ResolutionError.exit_code: "pip could not resolve, fetch or build the requirements",
+    9: "pep582 where: nothing would be activated (absent, switched off or refused)",
     130: "interrupted (Ctrl-C); nothing was changed",
 }
 

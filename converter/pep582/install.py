@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name
 from pep582.errors import ConflictError, SourceError
 from pep582.interpreter import Interpreter
 from pep582.scheme import Layout, Scheme, scheme_for
-from pep582.scripts import wrapper
+from pep582.scripts import locator, wrapper
 from pep582.staging import Existing, check_destination, staged
 from pep582.startup import DIRNAME
 
@@ -95,18 +95,27 @@ class InstallPlan:
 class _LocalPackagesDestination(SchemeDictionaryDestination):
     """installer's scheme destination, writing our self-locating console scripts."""
 
-    def __init__(self, scheme: dict[str, str], interpreter: str, skipped: list[str]) -> None:
+    def __init__(
+        self,
+        scheme: dict[str, str],
+        root: str,
+        layout: Layout,
+        interpreter: str,
+        skipped: list[str],
+    ) -> None:
         super().__init__(
             scheme,
             interpreter=interpreter,
             script_kind="posix",
             bytecode_optimization_levels=(),
         )
-        self.site_dirs = list(dict.fromkeys([scheme["purelib"], scheme["platlib"]]))
+        site_dirs = list(dict.fromkeys([scheme["purelib"], scheme["platlib"]]))
+        fixed = None if layout == "pep582" else site_dirs
+        self.prepare = locator(root, scheme["scripts"], fixed)
         self.skipped_scripts = skipped
 
     def write_script(self, name: str, module: str, attr: str, section: str) -> RecordEntry:
-        data = wrapper(module, attr, self.interpreter, self.scheme_dict["scripts"], self.site_dirs)
+        data = wrapper(module, attr, self.interpreter, self.prepare)
         return self.write_to_fs(SchemeName("scripts"), name, io.BytesIO(data), is_executable=True)
 
 
@@ -192,7 +201,9 @@ def execute(plan: InstallPlan) -> float:
         for key in ("purelib", "platlib", "scripts"):
             os.makedirs(scheme[key], exist_ok=True)
         skipped: list[str] = []
-        destination = _LocalPackagesDestination(scheme, str(plan.interpreter.executable), skipped)
+        destination = _LocalPackagesDestination(
+            scheme, str(stage), plan.layout, str(plan.interpreter.executable), skipped
+        )
         _check_overlaps(plan.artifacts)
         # File creation is syscall-bound and releases the GIL: wheels install side by side.
         # They cannot race on a file: overlaps between wheels were refused just above.

@@ -22,6 +22,7 @@ from pep582.scheme import InterpreterFacts
 # needs no site, so it can run under -I -S, which starts several times faster.
 _FACTS = r"""
 import json, os, sys, sysconfig
+winver = getattr(sys, "winver", "")
 info = {
     "executable": sys.executable,
     "implementation": sys.implementation.name,
@@ -29,7 +30,8 @@ info = {
     "freethreaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
     "platlibdir": getattr(sys, "platlibdir", "lib"),
     "os_name": os.name,
-    "win32": os.name == "nt" and sys.maxsize <= 2**32,
+    "platform_suffix": winver[winver.index("-"):] if "-" in winver else "",
+    "abiflags": getattr(sys, "abiflags", ""),
 }
 """
 _SITE = r"""
@@ -94,8 +96,11 @@ def probe(executable: str | os.PathLike[str]) -> Interpreter:
     executable = os.path.abspath(executable)
     data = _ask(executable, [], _FACTS + _SITE + _PRINT)
     facts = _facts(data)
+    # What the interpreter calls itself: a venv's bin/python stays a venv's, while a
+    # launcher such as a pyenv shim is replaced by the interpreter it started.
+    own = data.get("executable") or executable
     return Interpreter(
-        executable=Path(executable),
+        executable=Path(own if os.path.isabs(own) else executable),
         facts=facts,
         full_version=tuple(data["version"]),
         purelib=Path(data["purelib"]),
@@ -132,7 +137,8 @@ def _facts(data: dict[str, Any]) -> InterpreterFacts:
         freethreaded=data["freethreaded"],
         platlibdir=data["platlibdir"],
         os_name=data["os_name"],
-        win32=data["win32"],
+        platform_suffix=data["platform_suffix"],
+        abiflags=data["abiflags"],
     )
 
 
@@ -152,10 +158,23 @@ def candidates_for_version(major: str, minor: str, thread: str) -> list[str]:
     return found
 
 
-def find_python(spec: str | None) -> Interpreter:
-    """Resolve ``--python``: None (this interpreter), a path or command, or ``3.12``/``3.13t``."""
-    if not spec:
-        return probe(sys.executable)
+def _outside_toolkit() -> str:
+    """PATH without this toolkit's own environment (when it runs from a venv)."""
+    entries = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    if sys.prefix == getattr(sys, "base_prefix", sys.prefix):
+        return os.pathsep.join(entries)
+    own = os.path.realpath(os.path.join(sys.prefix, "bin"))
+    return os.pathsep.join(e for e in entries if e and os.path.realpath(e) != own)
+
+
+def _is_toolkit(interpreter: Interpreter) -> bool:
+    return sys.prefix != getattr(sys, "base_prefix", sys.prefix) and os.path.realpath(
+        interpreter.prefix
+    ) == os.path.realpath(sys.prefix)
+
+
+def find_python(spec: str) -> Interpreter:
+    """Resolve ``--python``: a path, a command, or a version such as ``3.12``/``3.13t``."""
     match = _VERSION_SPEC.match(spec)
     if match and not os.path.exists(spec):
         major, minor, thread = match.groups()
@@ -164,13 +183,57 @@ def find_python(spec: str | None) -> Interpreter:
                 found = probe(candidate)
             except InterpreterError:
                 continue  # e.g. a pyenv shim for a version that is not selected
-            if found.facts.version_tag == f"{major}.{minor}{thread}":
+            if found.facts.version_tag == f"{major}.{minor}{thread}" and not _is_toolkit(found):
                 return found
         raise InterpreterError(f"no Python {spec} found on PATH or in pyenv's versions")
     path = spec if os.sep in spec or os.path.exists(spec) else shutil.which(spec)
     if not path or not os.path.exists(path):
         raise InterpreterError(f"no interpreter at {spec!r} (give a path, a command or 3.X)")
     return probe(path)
+
+
+def versions_in(pypackages: Path) -> list[tuple[str, str]]:
+    """``(command, site directory)`` for each interpreter a ``__pypackages__`` has a site
+    directory for, newest first: ``("python3.12", ".../lib/python3.12/site-packages")``."""
+    found = []
+    for site_dir in pypackages.glob("lib*/*/site-packages"):
+        match = re.match(r"^([a-z]+?)(3)\.(\d+)(t?)$", site_dir.parent.name)
+        if match and site_dir.is_dir():
+            found.append(((int(match[3]), match[4], match[1]), site_dir))
+    found.sort(key=lambda item: item[0], reverse=True)
+    return [(f"{impl}3.{minor}{t}", str(d)) for (minor, t, impl), d in found]
+
+
+def choose_python(spec: str | None, pypackages: Path | None = None) -> tuple[Interpreter, str]:
+    """The interpreter a command acts for, and why it was chosen.
+
+    ``--python`` when given; otherwise an interpreter (PATH, then pyenv) matching a site
+    directory present in ``pypackages``, newest first; otherwise the first ``python3`` on
+    PATH. Never this toolkit's own environment unless it is named with ``--python``.
+    """
+    if spec:
+        return find_python(spec), "named with --python"
+    path = _outside_toolkit()
+    if pypackages is not None and pypackages.is_dir():
+        for command, site_dir in versions_in(pypackages):
+            match = _VERSION_SPEC.match(command)
+            candidates: list[str | None] = [shutil.which(command, path=path)]
+            if match:
+                candidates += candidates_for_version(*match.groups())
+            for candidate in dict.fromkeys(c for c in candidates if c):
+                with contextlib.suppress(InterpreterError):
+                    found = probe(candidate)
+                    if found.facts.command == command and not _is_toolkit(found):
+                        return found, f"{command} matches {site_dir}"
+    for name in ("python3", "python"):
+        on_path = shutil.which(name, path=path)
+        if on_path:
+            found = probe(on_path)
+            if not _is_toolkit(found):
+                return found, f"the first {name} on PATH"
+    raise InterpreterError(
+        "no python3 on PATH outside this toolkit's environment; name one with --python"
+    )
 
 
 _ENVIRONMENT = r"""

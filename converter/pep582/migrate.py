@@ -180,7 +180,8 @@ class _Planner:
             (self.source_scripts, self.target_scripts),
             (str(source.data), str(scheme.data)),
         ]
-        self.locator = locator(self.target_scripts, self.target_sites)
+        fixed_sites = None if scheme.layout == "pep582" else self.target_sites
+        self.locator = locator(str(scheme.root), self.target_scripts, fixed_sites)
         self.moved: dict[str, str] = {}  # source file → target file (outside site dirs)
         self.written: dict[str, bytes] = {}  # target file → new bytes
         self.dropped: set[str] = set()  # source files deliberately not carried
@@ -364,9 +365,7 @@ class _Planner:
                     )
                 )
                 continue
-            data = wrapper(
-                ep.module, ep.attr, self.plan.interpreter, self.target_scripts, self.target_sites
-            )
+            data = wrapper(ep.module, ep.attr, self.plan.interpreter, self.locator)
             self.write(os.path.join(self.target_scripts, ep.name), data, 0o755)
 
     def plan_record(self, dist: Distribution) -> None:

@@ -16,7 +16,7 @@ from pep582.cli import errors_reported
 from pep582.errors import exit_codes_help
 from pep582.install import describe_plan, new_plan, summary
 from pep582.install import execute as execute_install
-from pep582.interpreter import find_python
+from pep582.interpreter import choose_python
 from pep582.lock import select
 from pep582.migrate import Plan, build_plan, ensure_not_inside, execute, iter_summary
 from pep582.requirements import index_options, resolve
@@ -225,7 +225,7 @@ def _from_file(
     with errors_reported(PROG):
         target_project = project or source.absolute().parent
         check_destination(target_project.absolute(), existing)  # fail before resolving
-        interpreter = find_python(python)
+        interpreter, _ = choose_python(python)
         with tempfile.TemporaryDirectory(prefix="pep582-migrate-") as work:
             if is_valid_pylock_path(source):
                 artifacts = select(source, interpreter, Path(work), options)

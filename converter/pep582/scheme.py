@@ -24,24 +24,33 @@ class InterpreterFacts:
     freethreaded: bool = False
     platlibdir: str = "lib"
     os_name: str = "posix"
-    win32: bool = False
+    platform_suffix: str = ""  # Windows: "-32" or "-arm64", as in sys.winver
+    abiflags: str = ""  # POSIX: sys.abiflags ("t", "d", "td"); only include/ uses it
 
     @classmethod
     def running(cls) -> InterpreterFacts:
         """The facts of the interpreter running this code."""
+        winver = getattr(sys, "winver", "")
         return cls(
             implementation=sys.implementation.name,
             version=(sys.version_info[0], sys.version_info[1]),
             freethreaded=bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
             platlibdir=getattr(sys, "platlibdir", "lib"),
             os_name=os.name,
-            win32=os.name == "nt" and sys.maxsize <= 2**32,
+            platform_suffix=f"-{winver.partition('-')[2]}" if "-" in winver else "",
+            abiflags=getattr(sys, "abiflags", ""),
         )
 
     @property
     def version_tag(self) -> str:
         """``3.12``, ``3.13t``: the version as layouts spell it."""
         return f"{self.version[0]}.{self.version[1]}{'t' if self.freethreaded else ''}"
+
+    @property
+    def command(self) -> str:
+        """The conventional command name: ``python3.12``, ``pypy3.10``, ``python3.13t``."""
+        stem = "python" if self.implementation == "cpython" else self.implementation.lower()
+        return f"{stem}{self.version_tag}"
 
     def describe(self) -> str:
         name = {"cpython": "CPython", "pypy": "PyPy"}.get(self.implementation, self.implementation)
@@ -96,13 +105,14 @@ def scheme_for(project: str | os.PathLike[str], facts: InterpreterFacts, layout:
             implementation=facts.implementation,
             version=facts.version,
             freethreaded=facts.freethreaded,
+            abiflags=facts.abiflags or ("t" if facts.freethreaded else ""),
             platlibdir=facts.platlibdir,
             os_name=facts.os_name,
-            win32=facts.win32,
+            platform_suffix=facts.platform_suffix,
         )
         parts: dict[str, PurePath] = {key: pure(value) for key, value in paths.items()}
     elif layout == "pdm":
-        base = root / (facts.version_tag + ("-32" if facts.win32 else ""))
+        base = root / (facts.version_tag + facts.platform_suffix)
         lib = base / "lib"
         scripts = base / ("Scripts" if facts.os_name == "nt" else "bin")
         parts = {

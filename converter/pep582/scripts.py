@@ -1,38 +1,102 @@
-"""Console-script wrappers that find their own ``__pypackages__``, and shebang rewriting."""
+"""Console-script wrappers that find their own ``__pypackages__``, and shebang rewriting.
+
+A wrapper carries the startup step's own code (``startup.py``, docstrings removed) as a
+string: when the running interpreter has the hook loaded at the same version, the wrapper
+uses it and compiles nothing; otherwise it compiles the embedded copy. Either way the
+rules are the ones in ``startup.py``: the mode switches (``-I``, ``-S``, ``-P``), the trust
+rule, and the placement before site-packages.
+"""
 
 from __future__ import annotations
 
-import inspect
+import ast
+import functools
 import os
 import re
-import textwrap
+from pathlib import Path
 
 from installer.scripts import Script
 
 from pep582 import startup
+from pep582.errors import SourceError
 
-# Scripts carry the step's own code for placing site directories (from startup.py), so
-# they behave exactly like the startup hook without needing it installed.
-_PLACEMENT = "\n\n".join(
-    inspect.getsource(function)
-    for function in (startup._site_key, startup._first_site_index, startup.add_site_dirs)
+# What a wrapper needs of startup.py: everything but deciding *which* directory applies
+# (the wrapper knows: its own) and the startup entry point.
+_NOT_EMBEDDED = frozenset(
+    {"locate", "_is_zip", "Decision", "describe", "activate", "_step", "_done"}
 )
 
-_LOCATOR = """\
-def _pep582_locate():  # added by pep582-migrate: use this __pypackages__ without the hook
+
+@functools.cache
+def embedded_step() -> str:
+    """startup.py's source minus docstrings and the parts a wrapper does not use.
+
+    Lines are cut from the original text (not regenerated from the syntax tree), so the
+    code stays valid for every interpreter startup.py supports.
+    """
+    source = Path(startup.__file__).read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    drop: set[int] = set()
+
+    def cut(node: ast.stmt) -> None:
+        drop.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+
+    for node in tree.body:
+        name = getattr(node, "name", None)
+        targets = [getattr(t, "id", None) for t in getattr(node, "targets", [])]
+        target = getattr(getattr(node, "target", None), "id", None)
+        if name in _NOT_EMBEDDED or target in _NOT_EMBEDDED or _NOT_EMBEDDED & set(targets):
+            cut(node)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            cut(node)  # the module docstring
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                cut(first)
+    lines = source.splitlines()
+    kept = [line for number, line in enumerate(lines, start=1) if number not in drop]
+    return "\n".join(line for line in kept if line.strip() and not line.lstrip().startswith("#"))
+
+
+_PREPARE = """\
+def _pep582_prepare(code):  # written by pep582-toolkit: use this __pypackages__, no hook needed
     import os
-    import site
     import sys
+    import types
 
-{placement}
+    step = sys.modules.get("_pep582_hook")
+    if getattr(step, "HOOK_VERSION", None) != {version!r}:
+        step = types.ModuleType("_pep582_step")
+        exec(compile(code, "<pep582 step>", "exec"), step.__dict__)
+    script = os.path.realpath(__file__)
+    root = os.path.normpath(os.path.join(os.path.dirname(script), {root!r}))
+    reason = step.disabled_by()
+    if reason:
+        sys.stderr.write("pep582: %s: not using %s: %s\\n" % (script, root, reason))
+        return
+    {sites}
+    present = [d for d in dict.fromkeys(sites) if os.path.isdir(d)]
+    if not present:
+        version = "%d.%d" % sys.version_info[:2]
+        sys.stderr.write("pep582: %s holds nothing for Python %s\\n" % (root, version))
+        return
+    resolved, refused = step.judge(root, present, script)
+    if refused:
+        sys.stderr.write("pep582: ignoring %s: %s\\n" % (root, refused))
+        return
+    step.add_site_dirs(resolved)
+    step.export(root)
 
-    here = os.path.dirname(os.path.realpath(__file__))
-    add_site_dirs([os.path.normpath(os.path.join(here, rel)) for rel in {relative_dirs!r}])
 
-
-_pep582_locate()
-del _pep582_locate
+_pep582_prepare({code!r})
+del _pep582_prepare
 """
+# pep582 layout: the running interpreter's site directories (one wrapper serves every
+# Python version that shares the tree); pdm layout: the version directory's lib.
+_RUNNING_SITES = (
+    'scheme = step.running_scheme(root)\n    sites = [scheme["purelib"], scheme["platlib"]]'
+)
+_FIXED_SITES = "sites = [os.path.normpath(os.path.join(root, rel)) for rel in {relative!r}]"
 
 _ENTRY = """\
 import sys
@@ -44,30 +108,52 @@ if __name__ == "__main__":
     sys.exit({func_path}())
 """
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")
+# A script name becomes a file name in the scripts directory: one plain component.
+_BAD_NAME = re.compile(r"[/\\\x00]|^\.\.?$|^$")
 
 
-def locator(scripts_dir: str, site_dirs: list[str]) -> str:
-    """Code that adds ``site_dirs`` (found relative to the script's real path) as site
-    directories just before site-packages, as the startup hook would."""
-    relative = [os.path.relpath(d, scripts_dir) for d in site_dirs]
-    return _LOCATOR.format(placement=textwrap.indent(_PLACEMENT, "    "), relative_dirs=relative)
+def check_script_name(name: str, owner: str) -> None:
+    """Refuse a console/GUI script name that is not a single plain path component."""
+    if _BAD_NAME.search(name) or os.path.isabs(name) or name.strip() != name:
+        raise SourceError(
+            f"{owner}: console script name {name!r} is not a plain file name; refusing it"
+        )
+
+
+def locator(root: str, scripts_dir: str, site_dirs: list[str] | None) -> str:
+    """Code that puts the tree at ``root`` on ``sys.path`` for a script in ``scripts_dir``.
+
+    ``site_dirs`` None (the pep582 layout): the running interpreter's site directories of
+    the tree; otherwise these fixed directories (the pdm layout).
+    """
+    if site_dirs is None:
+        sites = _RUNNING_SITES
+    else:
+        sites = _FIXED_SITES.format(relative=[os.path.relpath(d, root) for d in site_dirs])
+    return _PREPARE.format(
+        version=startup.HOOK_VERSION,
+        root=os.path.relpath(root, scripts_dir),
+        sites=sites,
+        code=embedded_step(),
+    )
 
 
 def shebang(executable: str) -> bytes:
     """The first line(s) pointing at ``executable``, by installer's rules.
 
-    Long paths and paths with spaces get the ``/bin/sh`` polyglot form.
+    Long paths and paths with spaces get the ``/bin/sh`` polyglot form. Taken from the
+    script installer's public ``Script.generate`` writes, up to its own body.
     """
-    # installer keeps this rule in a private helper; reusing it keeps us in step with it.
-    return Script("_", "_", "_", "console")._build_shebang(executable, forlauncher=False)
+    data = Script("_", "_", "_", "console").generate(executable, "posix")[1]
+    lines = data.split(b"\n")
+    count = 3 if lines[0] == b"#!/bin/sh" else 1
+    return b"\n".join(lines[:count])
 
 
-def wrapper(
-    module: str, attr: str, executable: str, scripts_dir: str, site_dirs: list[str]
-) -> bytes:
-    """A POSIX console-script wrapper for ``module:attr``, placed in ``scripts_dir``."""
+def wrapper(module: str, attr: str, executable: str, prepare: str) -> bytes:
+    """A POSIX console-script wrapper for ``module:attr`` with the ``prepare`` locator."""
     body = (
-        locator(scripts_dir, site_dirs)
+        prepare
         + "\n"
         + _ENTRY.format(module=module, import_name=attr.split(".")[0], func_path=attr)
     )
@@ -84,6 +170,29 @@ def _names_python(executable: bytes) -> bool:
     return b"python" in name or b"pypy" in name
 
 
+def insertion_point(body: bytes) -> int:
+    """Where code may go in a script ``body`` (after its shebang): after any coding line,
+    module docstring and ``from __future__`` imports, which must come first."""
+    try:
+        tree = ast.parse(body)
+    except (SyntaxError, ValueError):
+        tree = None
+    last = 0
+    if tree is not None:
+        for index, node in enumerate(tree.body):
+            docstring = (
+                index == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            )
+            future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+            if not (docstring or future):
+                break
+            last = node.end_lineno or node.lineno
+    lines = body.split(b"\n")
+    if last == 0 and lines and _CODING.match(lines[0]):
+        last = 1
+    return len(b"\n".join(lines[:last])) + (1 if last else 0)
+
+
 def retarget_shebang(
     data: bytes, old_prefix: str, executable: str, preamble: str | None = None
 ) -> bytes | None:
@@ -92,8 +201,8 @@ def retarget_shebang(
     Handles ``#!/path/python [args]`` (even when the old path holds a space, as pip writes
     it for some scripts) and the ``/bin/sh`` polyglot. Returns the new bytes, or None when
     the script does not point into ``old_prefix`` (copy it unchanged). ``preamble`` (the
-    :func:`locator` code) goes after the shebang and any coding line, unless the script
-    has ``from __future__`` imports, which must come first.
+    :func:`locator` code) goes after any coding line, docstring and ``from __future__``
+    imports.
     """
     prefix = os.path.join(old_prefix, "").encode()
     polyglot = _POLYGLOT.match(data)
@@ -112,10 +221,8 @@ def retarget_shebang(
     if args and b"\n" not in first:
         first += args
     body = data[end:]
-    if preamble and b"from __future__" not in body:
-        coding, newline, rest = body.partition(b"\n")
-        if newline and _CODING.match(coding):
-            body = coding + newline + preamble.encode("utf-8") + rest
-        else:
-            body = preamble.encode("utf-8") + body
+    if preamble:
+        at = insertion_point(body)
+        separator = b"" if at == 0 or body[:at].endswith(b"\n") else b"\n"
+        body = body[:at] + separator + preamble.encode("utf-8") + body[at:]
     return first + b"\n" + body

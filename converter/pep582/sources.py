@@ -25,8 +25,8 @@ from pep582.records import read_record
 from pep582.scheme import InterpreterFacts, Layout, scheme_for
 from pep582.startup import DIRNAME
 
-SITE_NAME = re.compile(r"^(?P<impl>python|pypy)(?P<major>\d+)\.(?P<minor>\d+)(?P<t>t?)$")
-PDM_NAME = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)(?P<t>t?)(?P<w32>-32)?$")
+SITE_NAME = re.compile(r"^(?P<impl>[a-z]+?)(?P<major>\d+)\.(?P<minor>\d+)(?P<t>t?)$")
+PDM_NAME = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)(?P<t>t?)(?P<suffix>-32|-arm64)?$")
 VERSION = re.compile(r"^(\d+)\.(\d+)")
 VERSION_KEYS = ("version", "version_info", "python-version")
 # Files a venv tool puts in site-packages that belong to no distribution.
@@ -120,7 +120,7 @@ def _facts_from_site_name(name: str) -> InterpreterFacts | None:
     if not match:
         return None
     return InterpreterFacts(
-        implementation="pypy" if match["impl"] == "pypy" else "cpython",
+        implementation="cpython" if match["impl"] == "python" else match["impl"],
         version=(int(match["major"]), int(match["minor"])),
         freethreaded=bool(match["t"]),
     )
@@ -234,7 +234,7 @@ def read_pypackages(root: Path, python: str | None = None) -> list[Source]:
             facts = InterpreterFacts(
                 version=(int(match["major"]), int(match["minor"])),
                 freethreaded=bool(match["t"]),
-                win32=bool(match["w32"]),
+                platform_suffix=match["suffix"] or "",
             )
             sources.append(_pypackages_source(root, facts, "pdm", python))
     if not sources:

@@ -1,0 +1,48 @@
+"""``pep582 run``: the PEP 582 step for this process and every Python it starts.
+
+``pep582 run`` puts this directory on ``PYTHONPATH``; every interpreter of the run's
+process tree imports this module at startup (CPython imports ``sitecustomize`` after
+site-packages are set up). It removes its directory from ``sys.path``, performs the step
+with ``startup.py`` from the toolkit, which also sets ``PYTHONPYPACKAGES`` so children use
+the same ``__pypackages__`` from any working directory, and then imports the
+``sitecustomize`` it shadows, if there is one. The syntax stays valid for Python 2, so an
+old interpreter started by the program only skips the step.
+"""
+
+import os
+import sys
+
+
+def _pep582_run_step():
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if not p or os.path.abspath(p) != here]
+    if sys.version_info < (3, 9):
+        return
+    location = os.path.join(os.path.dirname(here), "startup.py")
+    step = sys.modules.get("_pep582_hook")  # the hook, when installed, has run already
+    if step is None or getattr(step, "HOOK_VERSION", None) != _hook_version(location):
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("_pep582_run_step", location)
+        step = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(step)
+    step.activate(export_tree=True)
+
+
+def _hook_version(location):
+    with open(location) as source:
+        for line in source:
+            if line.startswith("HOOK_VERSION = "):
+                return line.split("=", 1)[1].strip().strip('"')
+    return None
+
+
+_pep582_run_step()
+del _pep582_run_step
+_pep582_self = sys.modules.pop("sitecustomize")
+try:
+    import sitecustomize  # noqa: F401 - the one this module shadows
+except ImportError as exc:
+    sys.modules["sitecustomize"] = _pep582_self  # the import system expects an entry
+    if getattr(exc, "name", "sitecustomize") != "sitecustomize":
+        raise
