@@ -1,90 +1,308 @@
-"""Shared benchmark machinery: the cached wheelhouse, a venv built from it, fresh output
-directories, uv's ``--target`` install, and interleaved timing with medians."""
+"""Shared benchmark machinery: wheelhouse, venv, peer file set, shuffled timing, profiles.
+
+How every benchmark here stays honest (ARCHITECTURE.md, issue 13):
+
+- Same work: the same distributions and file set on both sides; no ``.pyc`` compiled on
+  one side only (pip ``--no-compile``, uv ``--no-compile-bytecode``, its default; the
+  toolkit compiles nothing); pip's config files and ``PIP_*``/``UV_*`` settings are
+  dropped for every command, ours included (its pip inherits the environment).
+- Offline: the wheelhouse is downloaded from PyPI once and cached; without network (or
+  with ``--offline``) it is repacked from the distributions of the venv running this.
+- Timing: one unmeasured warm-up round (it warms uv's cache and the tools' bytecode
+  cache), then rounds in a new random order each; min/median/max for every figure,
+  ratios ours/peer from medians.
+- Bytecode: every Python tool runs from cached bytecode (``PYTHONPYCACHEPREFIX`` under
+  benchmarks/.cache), as when installed from a wheel; the machines' global
+  ``PYTHONDONTWRITEBYTECODE=1`` would otherwise recompile the tools' source on every run.
+"""
 
 from __future__ import annotations
 
-import itertools
+import argparse
+import base64
+import csv
+import hashlib
+import importlib.util
+import io
+import json
 import os
+import pstats
+import random
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import time
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
+PYCACHE = CACHE / "pycache"
+TAG = f"py{sys.version_info[0]}{sys.version_info[1]}"
 PACKAGES = [
     "numpy", "requests", "rich", "click", "attrs", "packaging", "six", "python-dateutil",
     "pytz", "tzdata", "pyyaml", "jinja2", "pydantic", "sqlalchemy", "pytest", "toml",
     "tomli", "wrapt", "decorator", "more-itertools", "docutils", "pygments",
 ]  # fmt: skip
+SEED = "pip"  # what `python -m venv` seeds and pep582-migrate leaves out by default
+
+# Settings that would change what a measured pip or uv command does behind its flags.
+_NOISE = re.compile(r"^(PIP_(?!DISABLE_PIP_VERSION_CHECK$|CERT$)|UV_|PYTHONDONTWRITEBYTECODE$)")
+
+# A peer does its work into a fresh empty directory (made and removed outside the timing).
+Peer = Callable[[Path], object]
+
+
+def bench_env() -> dict[str, str]:
+    """The environment of every command: no pip/uv settings or config, cached bytecode."""
+    env = {k: v for k, v in os.environ.items() if not _NOISE.match(k)}
+    env["PYTHONPYCACHEPREFIX"] = os.fspath(PYCACHE)
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["PIP_CONFIG_FILE"] = os.devnull  # no machine-wide index, find-links or constraints
+    return env
 
 
 def sh(*args: str | os.PathLike[str]) -> None:
-    subprocess.run([os.fspath(a) for a in args], check=True)
+    """Run a command in :func:`bench_env`; fail loudly."""
+    subprocess.run([os.fspath(a) for a in args], check=True, env=bench_env())
 
 
-def pip_install(python: Path, house: Path, *args: str | os.PathLike[str]) -> None:
-    """``pip install`` for ``python``, offline from the wheelhouse."""
-    sh(python, "-m", "pip", "install", "-q", "--no-index", "--find-links", house, *args)
+def ours(*args: str | os.PathLike[str]) -> list[str]:
+    """The ``pep582-migrate`` command line (module form, so it can run under cProfile)."""
+    return [sys.executable, "-m", "pep582.migrate_cli", *(os.fspath(a) for a in args)]
 
 
-def wheelhouse() -> Path:
-    """Wheels for PACKAGES and their dependencies; downloaded once, then offline."""
-    house = CACHE / f"wheels-py{sys.version_info[0]}{sys.version_info[1]}"
-    if not house.is_dir() or len(list(house.glob("*.whl"))) < 30:
-        house.mkdir(parents=True, exist_ok=True)
-        sh(
+def pip(python: Path) -> list[str]:
+    """The pip the toolkit itself runs (this environment's), acting for ``python``."""
+    return [sys.executable, "-m", "pip", "--python", os.fspath(python)]
+
+
+# -- the wheelhouse -------------------------------------------------------------------------
+
+
+def wheelhouse(offline: bool) -> tuple[Path, str]:
+    """Wheels for the benchmark venv, and where they came from; built once, then cached."""
+    pypi = CACHE / f"wheels-pypi-{TAG}"
+    if not offline and (pypi / ".complete").exists():
+        return pypi, f"PyPI: {', '.join(PACKAGES)} and their dependencies"
+    if not offline:
+        if pypi.exists():
+            shutil.rmtree(pypi)
+        pypi.mkdir(parents=True)
+        download = [
             sys.executable,
             "-m",
             "pip",
             "download",
             "-q",
             "--only-binary=:all:",
+            "--retries",
+            "0",
+            "--timeout",
+            "15",
             "-d",
-            house,
+            os.fspath(pypi),
             *PACKAGES,
-        )
-    return house
+        ]
+        if subprocess.run(download, env=bench_env()).returncode == 0:
+            (pypi / ".complete").write_text("")
+            return pypi, f"PyPI: {', '.join(PACKAGES)} and their dependencies"
+        print("PyPI did not answer: repacking the wheels of this environment instead")
+    local = CACHE / f"wheels-local-{TAG}"
+    source = Path(sysconfig.get_paths()["purelib"])
+    if not (local / ".complete").exists():
+        if local.exists():
+            shutil.rmtree(local)
+        local.mkdir(parents=True)
+        repack_installed(source, Path(sys.prefix), local, skip={SEED})
+        (local / ".complete").write_text("")
+    return local, f"offline: repacked from the distributions installed in {source}"
 
 
-def build_venv(root: Path, house: Path) -> tuple[Path, Path, Path]:
-    """A venv holding every wheel of ``house``: (venv, its site-packages, pip freeze file)."""
+Row = tuple[str, str, str]
+
+
+def record_row(path: str, data: bytes) -> Row:
+    """A RECORD row for ``data`` stored at ``path`` (sha256, as installers write it)."""
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return path, f"sha256={digest}", str(len(data))
+
+
+def render_record(rows: Iterable[Row], own: str) -> str:
+    """RECORD text: ``rows`` and, last, the RECORD file's own row (``own``) without a hash."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerows(rows)
+    writer.writerow((own, "", ""))
+    return text.getvalue()
+
+
+def _wheel_tag(wheel_metadata: str) -> str:
+    """One compressed tag (``py2.py3-none-any``) from the ``Tag:`` lines of a WHEEL file."""
+    parts: list[set[str]] = [set(), set(), set()]
+    for line in wheel_metadata.splitlines():
+        if line.startswith("Tag:"):
+            for part, value in zip(parts, line.split(":", 1)[1].strip().split("-")):
+                part.add(value)
+    return "-".join(".".join(sorted(p)) for p in parts) if all(parts) else "py3-none-any"
+
+
+def repack_installed(site: Path, prefix: Path, out: Path, skip: Iterable[str] = ()) -> int:
+    """Wheels rebuilt from the installed (non-editable) distributions of ``site``.
+
+    Each wheel holds what the distribution's RECORD lists, minus ``.pyc`` files and
+    installer bookkeeping; files installed outside ``site`` go to ``.data/scripts`` (the
+    scripts directory, except console scripts, which installers regenerate) or
+    ``.data/data``. Returns the number of wheels written.
+    """
+    skipped = {name.lower().replace("_", "-") for name in skip}
+    scripts = (prefix / "bin").resolve()
+    written = 0
+    for info in sorted(site.glob("*.dist-info")):
+        stem = info.name[: -len(".dist-info")]
+        name = stem.rpartition("-")[0]
+        if name.lower().replace("_", "-") in skipped or not (info / "RECORD").is_file():
+            continue
+        direct = info / "direct_url.json"
+        if direct.exists() and json.loads(direct.read_text()).get("dir_info", {}).get("editable"):
+            continue
+        entry_points = info / "entry_points.txt"
+        generated = set()
+        if entry_points.exists():
+            section = ""
+            for line in entry_points.read_text().splitlines():
+                if line.startswith("["):
+                    section = line.strip("[] ")
+                elif "=" in line and section in ("console_scripts", "gui_scripts"):
+                    generated.add(line.split("=", 1)[0].strip())
+        rows: list[Row] = []
+        version = stem.rpartition("-")[2]
+        tag = _wheel_tag((info / "WHEEL").read_text())
+        wheel = out / f"{name.replace('-', '_')}-{version}-{tag}.whl"
+        with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+            with open(info / "RECORD", newline="") as handle:
+                listed = [row[0] for row in csv.reader(handle) if row]
+            for relative in listed:
+                path = Path(os.path.normpath(site / relative))
+                if path.suffix == ".pyc" or not path.is_file():
+                    continue
+                if path.parent == info and path.name in (
+                    "RECORD",
+                    "INSTALLER",
+                    "REQUESTED",
+                    "direct_url.json",
+                ):
+                    continue
+                if path.is_relative_to(site):
+                    arcname = path.relative_to(site).as_posix()
+                elif path.parent.resolve() == scripts:
+                    if path.name in generated:
+                        continue
+                    arcname = f"{stem}.data/scripts/{path.name}"
+                elif path.is_relative_to(prefix):
+                    arcname = f"{stem}.data/data/{path.relative_to(prefix).as_posix()}"
+                else:
+                    continue
+                data = path.read_bytes()
+                if arcname.startswith(f"{stem}.data/scripts/") and data.startswith(b"#!"):
+                    first, newline, rest = data.partition(b"\n")
+                    if b"python" in first:
+                        data = b"#!python" + newline + rest
+                archive.writestr(arcname, data)
+                rows.append(record_row(arcname, data))
+            own = f"{info.name}/RECORD"
+            archive.writestr(own, render_record(rows, own))
+        written += 1
+    return written
+
+
+# -- the venv -------------------------------------------------------------------------------
+
+
+@dataclass
+class Venv:
+    path: Path
+    python: Path
+    site: Path
+    frozen: Path  # name==version of every distribution but the seed pip
+    distributions: int
+
+
+def build_venv(root: Path, house: Path) -> Venv:
+    """``python -m venv`` (seed pip kept) plus every wheel of ``house``, nothing compiled.
+
+    Installed with ``--no-compile``, as uv installs by default, so the venv holds no
+    ``.pyc`` for the migration to carry that an installing peer would not write. A seed
+    other than pip (setuptools on Python < 3.12) is removed unless the house has it, so
+    that the venv is exactly the seed pip plus the house.
+    """
     venv = root / "venv"
     sh(sys.executable, "-m", "venv", venv)
-    names = sorted(w.name.split("-")[0] for w in house.glob("*.whl"))
-    pip_install(venv / "bin" / "python", house, *names)
+    python = venv / "bin" / "python"
+    wheels = sorted(house.glob("*.whl"))
+    sh(python, "-m", "pip", "install", "-q", "--no-compile", "--no-deps", "--no-index", *wheels)
+    site = next(venv.glob("lib/python*/site-packages"))
+    wanted = {_canonical(w.name.split("-")[0]) for w in wheels} | {SEED}
+    extra = [
+        info.name.split("-")[0]
+        for info in site.glob("*.dist-info")
+        if _canonical(info.name.split("-")[0]) not in wanted
+    ]
+    if extra:
+        sh(python, "-m", "pip", "uninstall", "-q", "-y", *extra)
     frozen = root / "frozen.txt"
-    out = subprocess.run(
-        [venv / "bin" / "python", "-m", "pip", "freeze"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    frozen.write_text(out)
-    return venv, next(venv.glob("lib/python*/site-packages")), frozen
+    pins = ["==".join(w.name.split("-")[:2]) for w in wheels]
+    frozen.write_text("".join(f"{pin}\n" for pin in pins))
+    return Venv(venv, python, site, frozen, len(pins))
 
 
-class FreshDirs:
-    """New empty directories under ``root``, one per call."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.numbers = itertools.count()
-
-    def __call__(self) -> Path:
-        path = self.root / f"out{next(self.numbers)}"
-        path.mkdir()
-        return path
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def uv_target_install(
-    uv: str, house: Path, python: Path, frozen: Path, fresh: FreshDirs, cache: Path
-) -> Callable[[], None]:
-    """``uv pip install --target`` of the frozen set, its cache warmed by one run first."""
+def without_seed(site: Path, destination: Path) -> Path:
+    """A copy of ``site`` minus the files of the seed pip: what the migration carries."""
+    info = next(site.glob(f"{SEED}-*.dist-info"))
+    with open(info / "RECORD", newline="") as handle:
+        owned = {row[0].split("/")[0] for row in csv.reader(handle) if row}
+    owned.discard("..")
 
-    def install() -> None:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        return set(names) & owned if Path(directory) == site else set()
+
+    shutil.copytree(site, destination, symlinks=True, ignore=ignore)
+    return destination
+
+
+def count_files(tree: Path) -> tuple[int, int]:
+    """(files and symlinks, ``.pyc`` files) under ``tree``, a cold uv cache left out."""
+    files = pyc = 0
+    for directory, subdirectories, names in os.walk(tree):
+        if Path(directory) == tree and "uv-cache" in subdirectories:
+            subdirectories.remove("uv-cache")
+        files += len(names)
+        pyc += sum(1 for name in names if name.endswith(".pyc"))
+    return files, pyc
+
+
+# -- peers ----------------------------------------------------------------------------------
+
+
+def uv_install(
+    uv: str, house: Path, python: Path, frozen: Path, cache: Path | None, no_deps: bool
+) -> Peer:
+    """``uv pip install --target``: hard links from a warm cache (``cache``), or a cold one.
+
+    A warm cache is filled by the unmeasured warm-up round; ``cache=None`` gives every
+    run a new empty cache. No bytecode is compiled (uv's default, stated explicitly).
+    """
+
+    def install(out: Path) -> None:
         sh(
             uv,
             "pip",
@@ -94,31 +312,151 @@ def uv_target_install(
             "--find-links",
             house,
             "--cache-dir",
-            cache,
+            cache or out / "uv-cache",
+            "--link-mode",
+            "hardlink",
+            "--no-compile-bytecode",
             "--python",
             python,
-            "--no-deps",
+            *(["--no-deps"] if no_deps else []),
             "--target",
-            fresh() / "t",
+            out / "t",
             "-r",
             frozen,
         )
 
-    install()
     return install
 
 
-def interleaved(peers: dict[str, Callable[[], None]], rounds: int) -> dict[str, float]:
-    """Run every peer once per round, round-robin; return the median seconds of each."""
+def pip_target(python: Path, house: Path, frozen: Path, no_deps: bool) -> Peer:
+    """``pip install --target --no-compile``, with the same pip the toolkit runs."""
+
+    def install(out: Path) -> None:
+        sh(
+            *pip(python),
+            "install",
+            "-q",
+            "--no-compile",
+            "--no-index",
+            "--find-links",
+            house,
+            *(["--no-deps"] if no_deps else []),
+            "--target",
+            out / "t",
+            "-r",
+            frozen,
+        )
+
+    return install
+
+
+# -- timing and reporting -------------------------------------------------------------------
+
+
+@dataclass
+class Measured:
+    samples: dict[str, list[float]]  # seconds, per peer
+    outputs: dict[str, tuple[int, int]]  # (files, .pyc) each peer left, from the warm-up
+    rounds: int
+    seed: int
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.samples[name])
+
+
+def measure(peers: dict[str, Peer], rounds: int, scratch: Path, seed: int) -> Measured:
+    """One unmeasured warm-up round, then ``rounds`` rounds, each in a new random order."""
+    rng = random.Random(seed)
     samples: dict[str, list[float]] = {name: [] for name in peers}
-    for _ in range(rounds):
-        for name, action in peers.items():
+    outputs: dict[str, tuple[int, int]] = {}
+    numbers = iter(range(1 << 30))
+    for round_number in range(rounds + 1):
+        order = list(peers)
+        rng.shuffle(order)
+        for name in order:
+            out = scratch / f"out{next(numbers)}"
+            out.mkdir()
             start = time.perf_counter()
-            action()
-            samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in samples.items()}
+            peers[name](out)
+            elapsed = time.perf_counter() - start
+            if round_number == 0:
+                outputs[name] = count_files(out)
+            else:
+                samples[name].append(elapsed)
+            shutil.rmtree(out)
+    return Measured(samples, outputs, rounds, seed)
 
 
-def print_medians(medians: dict[str, float]) -> None:
-    for name, value in medians.items():
-        print(f"  {name:<34} {value * 1000:8.1f} ms")
+def print_figures(measured: Measured, unit: float = 1000.0, label: str = "ms") -> None:
+    """min/median/max of every peer, with what it left on disk."""
+    width = max(len(name) for name in measured.samples) + 2
+    print(f"  {'':<{width}}{'min':>9}{'median':>9}{'max':>9} {label:<3} {'output':>18}")
+    for name, values in measured.samples.items():
+        low, mid, high = min(values), statistics.median(values), max(values)
+        files, pyc = measured.outputs.get(name, (0, 0))
+        output = f"{files} files, {pyc} .pyc" if files else "-"
+        print(
+            f"  {name:<{width}}{low * unit:9.1f}{mid * unit:9.1f}{high * unit:9.1f}"
+            f"     {output:>18}"
+        )
+
+
+@dataclass
+class Ratio:
+    label: str
+    ours: Sequence[str]  # peers whose medians add up to the numerator
+    peer: Sequence[str]  # ... and to the denominator
+    target: float | None = None  # issue 13's goal, shown for reference, never asserted
+
+
+def print_ratios(measured: Measured, ratios: Sequence[Ratio]) -> None:
+    print("ratios, ours/peer, from medians (issue 13's goal in brackets):")
+    width = max(len(r.label) for r in ratios) + 2
+    for ratio in ratios:
+        if not all(n in measured.samples for n in (*ratio.ours, *ratio.peer)):
+            continue
+        value = sum(map(measured.median, ratio.ours)) / sum(map(measured.median, ratio.peer))
+        goal = f"[<= {ratio.target}x]" if ratio.target is not None else ""
+        print(f"  {ratio.label:<{width}}{value:6.2f}x  {goal}")
+
+
+def add_arguments(parser: argparse.ArgumentParser, rounds: int) -> None:
+    parser.add_argument("--rounds", type=int, default=rounds, help="measured rounds")
+    parser.add_argument("--seed", type=int, help="seed of the shuffled order (default: random)")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="never ask PyPI: repack this environment's distributions",
+    )
+
+
+def _package_root() -> Path:
+    """The directory ``pep582`` is imported from (a checkout's ``converter/``)."""
+    spec = importlib.util.find_spec("pep582")
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin).parent.parent
+
+
+def profile(command: list[str], scratch: Path, top: int = 15) -> None:
+    """Run ``command`` (``python -m MODULE ...``) once under cProfile and print the top
+    ``top`` entries by cumulative time, then the top 10 by own time (``tottime``)."""
+    assert command[1] == "-m", command
+    stats_file = scratch / "profile.out"
+    profiled = [command[0], "-m", "cProfile", "-o", os.fspath(stats_file), *command[1:]]
+    subprocess.run(profiled, check=True, env=bench_env())
+    short = {
+        sysconfig.get_paths()["purelib"] + os.sep: "",
+        os.fspath(_package_root()) + os.sep: "",
+        sysconfig.get_paths()["stdlib"] + os.sep: "stdlib:",
+    }
+    for key, count, what in (("cumulative", top, "cumulative"), ("tottime", 10, "own")):
+        text = io.StringIO()
+        pstats.Stats(os.fspath(stats_file), stream=text).sort_stats(key).print_stats(count)
+        lines = [line for line in text.getvalue().splitlines() if line.strip()]
+        if key == "cumulative":
+            print(f"  {next(line for line in lines if 'function calls' in line).strip()}")
+        print(f"  top {count} by {what} time:")
+        for line in lines[next(i for i, x in enumerate(lines) if "ncalls" in x) :]:
+            for long, brief in short.items():
+                line = line.replace(long, brief)
+            print(f"  {line}")

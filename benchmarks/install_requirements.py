@@ -1,89 +1,120 @@
 """pep582-migrate requirements.txt against pip and uv ``--target``, side by side.
 
-    python benchmarks/install_requirements.py [--rounds 5]
+    python benchmarks/install_requirements.py [--rounds 11] [--seed N] [--offline] [--profile]
 
-Uses the same 30+ distribution set as benchmarks/migrate_venv.py (wheelhouse cached in
-benchmarks/.cache, built once), frozen to exact pins, installed offline from the local
-wheelhouse. Each round runs, interleaved: ``pep582-migrate requirements.txt``,
-``pip install --target`` and, when uv is installed, ``uv pip install --target``.
+The requirements file pins every distribution of the wheelhouse (see common.py) exactly;
+every command resolves it (dependencies included) and installs it offline from the same
+local wheelhouse, for the same interpreter, into an empty directory, compiling nothing.
+Each round runs, in a new random order: ``pep582-migrate requirements.txt``; ``pip
+install --target --no-compile`` with the very pip the toolkit drives; ``uv pip install
+--target`` with a warm cache (filled by the unmeasured warm-up round) and with a new
+empty cache (unzipping every wheel, as we do today); and, as the floor under our time,
+pip's resolution alone (``pip install --dry-run --report``, the first thing we run).
+
+--profile runs one ``pep582-migrate requirements.txt`` under cProfile and prints the top
+15 entries by cumulative time and the top 10 by own time. pip's time shows as waiting on
+its subprocess, and wheels installed in worker threads as the main thread waiting on a
+lock: cProfile sees the main thread only.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
-import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from common import (
     CACHE,
-    FreshDirs,
+    Peer,
+    Ratio,
+    add_arguments,
     build_venv,
-    interleaved,
-    pip_install,
-    print_medians,
+    measure,
+    ours,
+    pip,
+    pip_target,
+    print_figures,
+    print_ratios,
+    profile,
     sh,
-    uv_target_install,
+    uv_install,
     wheelhouse,
 )
+
+OURS = "pep582-migrate requirements.txt"
+PIP = "pip install --target --no-compile"
+UV_WARM = "uv pip install --target (warm)"
+UV_COLD = "uv pip install --target (cold)"
+RESOLVE = "floor: pip resolve only (--report)"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    add_arguments(parser, rounds=11)
+    parser.add_argument("--profile", action="store_true", help="profile one run of ours")
     args = parser.parse_args()
-    house = wheelhouse()
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
+    house, origin = wheelhouse(args.offline)
     uv = shutil.which("uv")
+    CACHE.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pep582-bench-", dir=CACHE) as tmp:
         root = Path(tmp)
-        venv, _, frozen = build_venv(root, house)  # the freeze gives the exact pin set
-        python = venv / "bin" / "python"
-        fresh = FreshDirs(root)
+        venv = build_venv(root, house)  # the interpreter everything installs for
+        index = ["--no-index", "--find-links", os.fspath(house)]
 
-        def ours() -> None:
-            project = fresh()
-            shutil.copy(frozen, project / "requirements.txt")
+        def command(project: Path) -> list[str]:
+            requirements = project / "requirements.txt"
+            shutil.copy(venv.frozen, requirements)
+            return ours(requirements, "-q", *index, "--python", venv.python)
+
+        def resolve_only(out: Path) -> None:
             sh(
-                sys.executable,
-                "-m",
-                "pep582.migrate_cli",
-                project / "requirements.txt",
+                *pip(venv.python),
+                "install",
                 "-q",
-                "--no-index",
-                "--find-links",
-                house,
-                "--python",
-                python,
+                "--dry-run",
+                "--ignore-installed",
+                "--report",
+                out / "report.json",
+                *index,
+                "-r",
+                venv.frozen,
             )
 
-        peers: dict[str, Callable[[], None]] = {
-            "pep582-migrate requirements.txt": ours,
-            "pip install --target": lambda: pip_install(
-                python,
-                house,
-                "--target",
-                fresh() / "t",
-                "-r",
-                frozen,
-            ),
+        peers: dict[str, Peer] = {
+            OURS: lambda out: sh(*command(out)),
+            PIP: pip_target(venv.python, house, venv.frozen, no_deps=False),
+            RESOLVE: resolve_only,
         }
         if uv:
-            peers["uv pip install --target (warm)"] = uv_target_install(
-                uv, house, python, frozen, fresh, root / "uv-cache"
+            peers[UV_WARM] = uv_install(
+                uv, house, venv.python, venv.frozen, root / "uv-cache", no_deps=False
             )
-        medians = interleaved(peers, args.rounds)
-        count = sum(1 for line in frozen.read_text().splitlines() if "==" in line)
-    print(f"{count} pinned distributions, {args.rounds} interleaved rounds; medians:")
-    print_medians(medians)
-    ours_median = medians["pep582-migrate requirements.txt"]
-    ratio = medians["pip install --target"] / ours_median
-    verdict = "ok" if ratio >= 1.5 else "MISSED"
-    print(f"pep582-migrate is {ratio:.2f}x faster than pip install --target [>= 1.5x] {verdict}")
-    if uv:
-        ratio = ours_median / medians["uv pip install --target (warm)"]
-        print(f"pep582-migrate takes {ratio:.2f}x the time of uv pip install --target (warm)")
+            peers[UV_COLD] = uv_install(uv, house, venv.python, venv.frozen, None, no_deps=False)
+        measured = measure(peers, args.rounds, root, seed)
+        print(f"wheelhouse: {origin}")
+        print(
+            f"{venv.distributions} pinned distributions, resolved with dependencies by every "
+            f"command; {args.rounds} rounds after a warm-up, order shuffled each round "
+            f"(seed {seed}); uv: --link-mode hardlink, no bytecode"
+        )
+        print_figures(measured)
+        print_ratios(
+            measured,
+            [
+                Ratio("ours / pip install --target", [OURS], [PIP], 0.5),
+                Ratio("ours / uv (warm cache)", [OURS], [UV_WARM]),
+                Ratio("ours / uv (cold cache)", [OURS], [UV_COLD]),
+                Ratio("share of ours spent in pip resolve", [RESOLVE], [OURS]),
+            ],
+        )
+        if args.profile:
+            project = root / "profiled"
+            project.mkdir()
+            print("profile of one run: pep582-migrate requirements.txt")
+            profile(command(project), root)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,23 @@
-"""Start-up cost of the PEP 582 hook: `python -c pass` with and without it, interleaved.
+"""Start-up cost of the PEP 582 hook: ``python -c pass`` with and without it, shuffled.
 
-    python benchmarks/startup.py [--python PY] [--runs 40]
+    python benchmarks/startup.py [--python PY] [--runs 60] [--seed N]
 
-Five configurations of one venv are timed round-robin (so drift hits all alike) and the
-medians compared: no hook; hook and no __pypackages__; hook and a __pypackages__ holding a
-module; a peer venv whose .pth imports an empty compiled module (the least any .pth hook
-can cost); and, as the floor, the same venv with -S (no site at all).
+Five configurations of one interpreter are timed, every run in a new random order (so
+drift hits all alike), after one unmeasured warm-up run each: no hook; hook and no
+__pypackages__; hook and a __pypackages__ holding a module; a peer venv whose .pth imports
+an empty compiled module (the least any .pth hook can cost); and, as the floor, the same
+venv with -S (no site at all). min/median/max are printed; deltas and ratios against
+"no hook" are computed from medians. Whether the hook's ``.pyc`` exists is printed too.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,8 +26,11 @@ from pep582 import hook
 from pep582.interpreter import find_python
 from pep582.scheme import scheme_for
 
+REFERENCE = "no hook"
+
 
 def time_once(command: list[str], cwd: Path) -> float:
+    """Milliseconds one run of ``command`` takes, process start to exit."""
     start = time.perf_counter()
     subprocess.run(command, cwd=cwd, check=True)
     return (time.perf_counter() - start) * 1000
@@ -32,9 +39,12 @@ def time_once(command: list[str], cwd: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", help="interpreter to build the venv from (default: this)")
-    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=60, help="measured runs per configuration")
+    parser.add_argument("--seed", type=int, help="seed of the shuffled order (default: random)")
     args = parser.parse_args()
-    base = find_python(args.python)
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
+    rng = random.Random(seed)
+    base = find_python(args.python or sys.executable)
     with tempfile.TemporaryDirectory(prefix="pep582-bench-") as tmp:
         root = Path(tmp)
         plain, hooked, peer = root / "plain", root / "hooked", root / "peer"
@@ -56,7 +66,7 @@ def main() -> None:
         (purelib / "localmod.py").write_text("X = 1\n")
         configs = {
             "floor: -S": ([os.fspath(plain / "bin" / "python"), "-S", "-c", "pass"], empty),
-            "no hook": ([os.fspath(plain / "bin" / "python"), "-c", "pass"], empty),
+            REFERENCE: ([os.fspath(plain / "bin" / "python"), "-c", "pass"], empty),
             "peer: .pth importing empty module": (
                 [os.fspath(peer / "bin" / "python"), "-c", "pass"],
                 empty,
@@ -75,16 +85,23 @@ def main() -> None:
         for command, cwd in configs.values():  # warm the page cache
             time_once(command, cwd)
         for _ in range(args.runs):
-            for name, (command, cwd) in configs.items():
+            order = list(configs)
+            rng.shuffle(order)
+            for name in order:
+                command, cwd = configs[name]
                 samples[name].append(time_once(command, cwd))
-        medians = {name: statistics.median(values) for name, values in samples.items()}
     print(f"interpreter: {base.executable} ({base.facts.describe()})")
     print(f"hook .pyc present: {bool(state.bytecode)}; PYTHONDONTWRITEBYTECODE={env_note}")
-    print(f"runs per configuration: {args.runs} (interleaved); medians:")
-    reference = medians["no hook"]
-    for name, value in medians.items():
-        delta = value - reference
-        print(f"  {name:<34} {value:7.2f} ms  {delta:+6.2f} ms  x{value / reference:.3f}")
+    print(f"{args.runs} runs per configuration, order shuffled each round (seed {seed}):")
+    reference = statistics.median(samples[REFERENCE])
+    width = max(map(len, configs)) + 2
+    print(f"  {'':<{width}}{'min':>8}{'median':>8}{'max':>8} ms  {'median vs no hook':>18}")
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(
+            f"  {name:<{width}}{min(values):8.2f}{median:8.2f}{max(values):8.2f}     "
+            f"{median - reference:+6.2f} ms  x{median / reference:.3f}"
+        )
 
 
 if __name__ == "__main__":
