@@ -32,6 +32,7 @@ APP = (
     "except ImportError:\n    print('NONE')\n"
 )
 STAFF = 50  # Debian's "staff" group: no members, not anyone's private group
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 @pytest.fixture(scope="module")
@@ -120,9 +121,9 @@ def assert_refused(
     assert reason in warnings[0]
 
 
-def assert_activated(how: str, python: Path, project: Path) -> None:
+def assert_activated(how: str, python: Path, project: Path, where: Path | None = None) -> None:
     stdout, warnings = outcome(how, python, project)
-    real = os.path.realpath(project / "__pypackages__")
+    real = os.path.realpath(where or project / "__pypackages__")
     assert stdout.startswith(f"LOCAL {real}"), stdout
     assert warnings == []
     assert canary_of(project).read_text() == "ran"
@@ -312,18 +313,116 @@ def test_symlink_into_open_directory_refused(how: str, hooked_python: Path, proj
 
 
 @HOW
-def test_symlinked_site_directory_into_a_sticky_directory_refused(
+def test_site_directory_that_is_a_shared_sticky_directory_refused(
     how: str, hooked_python: Path, project: Path
 ) -> None:
-    """Sticky world-writable directories are fine above __pypackages__, never inside it
-    (not even when a link inside it leads there)."""
+    """Sticky world-writable directories are fine above the tree, never as part of it,
+    wherever a link inside the tree leads: here site-packages *is* such a directory."""
+    sticky = project.parent / "sticky"
+    site = site_of(project)
+    site.rename(sticky)
+    os.chmod(sticky, 0o1777)
+    site.symlink_to(sticky)
+    assert_refused(how, hooked_python, project, sticky, "writable by others")
+
+
+@HOW
+def test_own_site_directory_linked_into_a_sticky_directory_accepted(
+    how: str, hooked_python: Path, project: Path
+) -> None:
+    """The site directory itself is yours and closed; the sticky bit above keeps others
+    from replacing it."""
     sticky = project.parent / "sticky"
     sticky.mkdir()
     site = site_of(project)
     site.rename(sticky / "site-packages")
     os.chmod(sticky, 0o1777)
     site.symlink_to(sticky / "site-packages")
+    assert_activated(how, hooked_python, project, sticky / "site-packages")
+
+
+@CWD
+def test_another_users_pypackages_in_a_sticky_directory_refused(
+    how: str, hooked_python: Path, tmp_path: Path, nobody: int
+) -> None:
+    """The review's attack: in /tmp, another user's __pypackages__ whose site-packages
+    links back to the sticky directory, where their _distutils_hack.py waits."""
+    sticky = tmp_path / "stk"
+    sticky.mkdir()
+    os.chmod(sticky, 0o1777)
+    site = sticky / "__pypackages__" / "lib" / f"python{PY}" / "site-packages"
+    site.parent.mkdir(parents=True)
+    site.symlink_to(sticky)
+    (sticky / "evil.pth").write_text(
+        f"import pathlib; pathlib.Path({str(tmp_path / 'canary')!r}).write_text('ran')\n"
+    )
+    chown_tree(sticky / "__pypackages__", nobody)
+    os.chown(sticky / "evil.pth", nobody, -1)
+    try:
+        stdout, warnings = outcome(how, hooked_python, sticky)
+        assert stdout == "NONE"
+        assert not (tmp_path / "canary").exists()
+        assert len(warnings) == 1 and "pep582: ignoring" in warnings[0], warnings
+    finally:
+        restore(tmp_path)
+
+
+@HOW
+def test_module_writable_by_others_in_a_site_directory_refused(
+    how: str, hooked_python: Path, project: Path
+) -> None:
+    """Review finding 2: a module a .pth imports at startup, writable by everybody."""
+    hook = site_of(project) / "foo_hook.py"
+    hook.write_text("X = 1\n")
+    (site_of(project) / "foo.pth").write_text("import foo_hook\n")
+    os.chmod(hook, 0o666)
+    assert_refused(how, hooked_python, project, hook, "writable by others")
+
+
+@HOW
+def test_bytecode_directory_writable_by_others_refused(
+    how: str, hooked_python: Path, project: Path
+) -> None:
+    cache = site_of(project) / "__pycache__"
+    cache.mkdir()
+    os.chmod(cache, 0o777)
+    assert_refused(how, hooked_python, project, cache, "writable by others")
+
+
+@HOW
+def test_pth_line_naming_a_directory_others_could_create_refused(
+    how: str, hooked_python: Path, project: Path
+) -> None:
+    """Review finding 3: an editable's .pth names a path in a shared sticky directory
+    that does not exist (yet): another user could create it, with a sitecustomize."""
+    sticky = project.parent / "shared"
+    sticky.mkdir()
+    os.chmod(sticky, 0o1777)
+    (site_of(project) / "__editable__.mylib-0.1.pth").write_text(f"{sticky}/old/src\n")
     assert_refused(how, hooked_python, project, sticky, "writable by others")
+
+
+@HOW
+def test_pth_line_naming_another_users_directory_refused(
+    how: str, hooked_python: Path, project: Path, nobody: int
+) -> None:
+    theirs = project.parent / "theirs"
+    theirs.mkdir()
+    os.chown(theirs, nobody, -1)
+    (site_of(project) / "theirs.pth").write_text(f"{theirs}\n")
+    assert_refused(how, hooked_python, project, theirs, "owned by nobody")
+
+
+def test_control_characters_in_names_are_escaped(hooked_python: Path, project: Path) -> None:
+    """Review finding 6: a file name cannot rewrite the terminal line or add lines."""
+    name = "a\r\x1b[2Kpep582: nothing to see\n.pth"
+    bad = site_of(project) / name
+    bad.write_text("\n")
+    os.chmod(bad, 0o666)
+    stdout, warnings = outcome("hook", hooked_python, project)
+    assert stdout == "NONE"
+    assert len(warnings) == 1
+    assert "\\r\\x1b[2K" in warnings[0] and "\\n.pth" in warnings[0]
 
 
 def test_resolved_paths_go_on_sys_path_so_a_later_swap_changes_nothing(
@@ -394,11 +493,17 @@ def test_sitecustomize_owned_by_another_user_refused(
 
 
 @HOW
-def test_symlinked_pth_refused(how: str, hooked_python: Path, project: Path) -> None:
+def test_symlinked_pth_to_another_users_file_refused(
+    how: str, hooked_python: Path, project: Path, nobody: int
+) -> None:
+    """A link is judged by where it leads."""
     pth = site_of(project) / "evil.pth"
     pth.rename(project.parent / "elsewhere.pth")
+    os.chown(project.parent / "elsewhere.pth", nobody, -1)
     pth.symlink_to(project.parent / "elsewhere.pth")
-    assert_refused(how, hooked_python, project, pth, "not a regular file")
+    assert_refused(
+        how, hooked_python, project, project.parent / "elsewhere.pth", "owned by nobody"
+    )
 
 
 # -- controls: ordinary setups are never refused ---------------------------------------
@@ -481,6 +586,60 @@ def test_wrapper_honours_the_mode_switches(
     assert proc.returncode != 0
     assert f"not using {project / '__pypackages__'}: {reason}" in proc.stderr
     assert not canary_of(project).exists()
+
+
+def test_wrapper_in_a_scripts_directory_others_can_write_refused(
+    project: Path, base: Interpreter, tmp_path: Path
+) -> None:
+    """Review finding 8: whoever can write bin/ can replace the tool; say so."""
+    tool = add_wrapper(project, base, base.executable)
+    os.chmod(tool.parent, 0o777)
+    proc = run([tool], cwd=tmp_path)
+    assert proc.returncode != 0
+    assert f"{tool.parent} is writable by others" in proc.stderr
+    assert not canary_of(project).exists()
+
+
+def test_a_second_writer_that_is_you_is_no_stranger(
+    hooked_python: Path, project: Path, tmp_path: Path
+) -> None:
+    """Review F2: an ACL entry granting write to yourself (or root) refuses nothing."""
+    setfacl("-m", "u:root:rwx", site_of(project))
+    assert_activated("hook", hooked_python, project)
+
+
+def test_an_older_hook_that_ran_first_is_undone_by_pep582_run(
+    base: Interpreter, project: Path, tmp_path: Path, nobody: int
+) -> None:
+    """Review finding 5: a hook without the trust rule put a hostile tree on sys.path;
+    `pep582 run` warns about the old hook, refuses the tree and takes it off again."""
+    venv = make_venv(base, tmp_path / "old")
+    site = next((tmp_path / "old").glob("lib/python*/site-packages"))
+    (site / "_pep582_hook.py").write_text(
+        "import os, sys\n"
+        "def activate():\n"
+        "    tree = os.path.join(os.getcwd(), '__pypackages__')\n"
+        "    for d in __import__('glob').glob(tree + '/lib/*/site-packages'):\n"
+        "        sys.path.insert(0, d)\n"
+    )
+    (site / "_pep582_hook.pth").write_text("import _pep582_hook; _pep582_hook.activate()\n")
+    chown_tree(project / "__pypackages__", nobody)
+    proc = pep582("run", "--python", venv, "-c", APP, cwd=project)
+    assert proc.stdout.strip() == "NONE", proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert any("another version of the startup hook" in line for line in lines), lines
+    assert any("ignoring" in line and "owned by nobody" in line for line in lines), lines
+
+
+def test_a_refused_tree_does_not_choose_the_interpreter(
+    project: Path, tmp_path: Path, nobody: int
+) -> None:
+    """Review finding 7: a tree the step refuses says nothing about which Python runs."""
+    odd = project / "__pypackages__" / "lib" / "python3.6" / "site-packages"
+    odd.mkdir(parents=True)
+    chown_tree(project / "__pypackages__", nobody)
+    proc = pep582("where", "--json", cwd=project)
+    assert "python3.6 matches" not in proc.stdout
 
 
 # -- races ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,39 @@ def probe(executable: str | os.PathLike[str]) -> Interpreter:
 
 def probe_facts(executable: str | os.PathLike[str]) -> InterpreterFacts:
     """Only the layout facts of ``executable`` (isolated, without site: a fast start)."""
-    return _facts(_ask(os.path.abspath(executable), ["-I", "-S"], _FACTS + _PRINT))
+    return probe_facts_later(executable)()
+
+
+def probe_facts_later(executable: str | os.PathLike[str]) -> Callable[[], InterpreterFacts]:
+    """Start :func:`probe_facts` in the background; call the result to wait for it.
+
+    The caller reads an environment's inventory while the interpreter starts.
+    """
+    executable = os.path.abspath(executable)
+    command = [executable, "-I", "-S", "-c", _FACTS + _PRINT]
+    try:
+        proc = subprocess.Popen(  # -I: no cwd, no environment variables matter
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/"
+        )
+    except OSError as exc:
+        error = InterpreterError(f"cannot run {executable}: {exc.strerror}")
+
+        def failed() -> InterpreterFacts:
+            raise error
+
+        return failed
+
+    def result() -> InterpreterFacts:
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            last = (err.strip().splitlines() or ["no output"])[-1]
+            raise InterpreterError(f"{executable} failed (exit {proc.returncode}): {last}")
+        try:
+            return _facts(json.loads(out.strip().splitlines()[-1]))
+        except (ValueError, IndexError, KeyError) as exc:
+            raise InterpreterError(f"{executable} did not describe itself: {out[:200]!r}") from exc
+
+    return result
 
 
 def _ask(executable: str, flags: list[str], code: str) -> dict[str, Any]:
@@ -215,7 +248,12 @@ def choose_python(spec: str | None, pypackages: Path | None = None) -> tuple[Int
         return find_python(spec), "named with --python"
     path = _outside_toolkit()
     if pypackages is not None and pypackages.is_dir():
-        for command, site_dir in versions_in(pypackages):
+        from pep582.startup import judge
+
+        versions = versions_in(pypackages)
+        if judge(str(pypackages), [d for _, d in versions])[1] is not None:
+            versions = []  # a tree the step would refuse does not choose the interpreter
+        for command, site_dir in versions:
             match = _VERSION_SPEC.match(command)
             candidates: list[str | None] = [shutil.which(command, path=path)]
             if match:

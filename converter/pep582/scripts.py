@@ -13,17 +13,16 @@ import ast
 import functools
 import os
 import re
+import shlex
+import zlib
 from pathlib import Path
 
-from installer.scripts import Script
-
 from pep582 import startup
-from pep582.errors import SourceError
 
 # What a wrapper needs of startup.py: everything but deciding *which* directory applies
 # (the wrapper knows: its own) and the startup entry point.
 _NOT_EMBEDDED = frozenset(
-    {"locate", "_is_zip", "Decision", "describe", "activate", "_step", "_done"}
+    {"locate", "_is_zip", "Decision", "describe", "activate", "_step", "_done", "startup_files"}
 )
 
 
@@ -49,7 +48,7 @@ def embedded_step() -> str:
             cut(node)
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             cut(node)  # the module docstring
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and len(node.body) > 1:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 cut(first)
@@ -63,29 +62,43 @@ def _pep582_prepare(code):  # written by pep582-toolkit: use this __pypackages__
     import os
     import sys
     import types
+    import zlib
 
     step = sys.modules.get("_pep582_hook")
-    if getattr(step, "HOOK_VERSION", None) != {version!r}:
+    try:  # the hook, when this interpreter loaded the very same startup.py
+        with open(step.__file__, "rb") as handle:
+            same = zlib.crc32(handle.read()) == {checksum}
+    except Exception:
+        same = False
+    if not same:
         step = types.ModuleType("_pep582_step")
         exec(compile(code, "<pep582 step>", "exec"), step.__dict__)
     script = os.path.realpath(__file__)
     root = os.path.normpath(os.path.join(os.path.dirname(script), {root!r}))
     reason = step.disabled_by()
     if reason:
-        sys.stderr.write("pep582: %s: not using %s: %s\\n" % (script, root, reason))
+        step.warn("%s: not using %s: %s" % (script, root, reason))
+        return
+    if os.path.basename(root) != "__pypackages__":
+        step.warn("%s is not inside a __pypackages__ (copied or linked out of one?)" % script)
         return
     {sites}
     present = [d for d in dict.fromkeys(sites) if os.path.isdir(d)]
     if not present:
-        version = "%d.%d" % sys.version_info[:2]
-        sys.stderr.write("pep582: %s holds nothing for Python %s\\n" % (root, version))
+        step.warn("%s holds nothing for Python %d.%d" % ((root,) + sys.version_info[:2]))
         return
-    resolved, refused = step.judge(root, present, script)
+    also = (os.path.dirname(script), script)
+    resolved, refused = step.judge(root, present, None, also)
+    exportable = refused is None
+    if refused:  # the script's owner may own the tree (not for the children, though)
+        resolved, refused = step.judge(root, present, script, also)
     if refused:
-        sys.stderr.write("pep582: ignoring %s: %s\\n" % (root, refused))
+        step.warn("ignoring %s: %s" % (root, refused))
+        step.purge(root)
         return
     step.add_site_dirs(resolved)
-    step.export(root)
+    if exportable:
+        step.export(root)
 
 
 _pep582_prepare({code!r})
@@ -108,16 +121,6 @@ if __name__ == "__main__":
     sys.exit({func_path}())
 """
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")
-# A script name becomes a file name in the scripts directory: one plain component.
-_BAD_NAME = re.compile(r"[/\\\x00]|^\.\.?$|^$")
-
-
-def check_script_name(name: str, owner: str) -> None:
-    """Refuse a console/GUI script name that is not a single plain path component."""
-    if _BAD_NAME.search(name) or os.path.isabs(name) or name.strip() != name:
-        raise SourceError(
-            f"{owner}: console script name {name!r} is not a plain file name; refusing it"
-        )
 
 
 def locator(root: str, scripts_dir: str, site_dirs: list[str] | None) -> str:
@@ -131,23 +134,25 @@ def locator(root: str, scripts_dir: str, site_dirs: list[str] | None) -> str:
     else:
         sites = _FIXED_SITES.format(relative=[os.path.relpath(d, root) for d in site_dirs])
     return _PREPARE.format(
-        version=startup.HOOK_VERSION,
+        checksum=zlib.crc32(Path(startup.__file__).read_bytes()),
         root=os.path.relpath(root, scripts_dir),
         sites=sites,
         code=embedded_step(),
     )
 
 
-def shebang(executable: str) -> bytes:
-    """The first line(s) pointing at ``executable``, by installer's rules.
+_POLYGLOT_HEAD = b"#!/bin/sh\n'''exec' "
+_POLYGLOT_TAIL = b' "$0" "$@"\n' + b"' '''"
 
-    Long paths and paths with spaces get the ``/bin/sh`` polyglot form. Taken from the
-    script installer's public ``Script.generate`` writes, up to its own body.
-    """
-    data = Script("_", "_", "_", "console").generate(executable, "posix")[1]
-    lines = data.split(b"\n")
-    count = 3 if lines[0] == b"#!/bin/sh" else 1
-    return b"\n".join(lines[:count])
+
+def shebang(executable: str) -> bytes:
+    """The first line(s) pointing at ``executable``, by installer's rules (its
+    ``Script.generate`` for POSIX; a test keeps the two identical): a path with a space,
+    or a ``#!`` line longer than 127 bytes, gets the ``/bin/sh`` polyglot form."""
+    raw = executable.encode("utf-8")
+    if b" " not in raw and len(raw) + 3 <= 127:
+        return b"#!" + raw
+    return _POLYGLOT_HEAD + shlex.quote(executable).encode("utf-8") + _POLYGLOT_TAIL
 
 
 def wrapper(module: str, attr: str, executable: str, prepare: str) -> bytes:
@@ -163,6 +168,13 @@ def wrapper(module: str, attr: str, executable: str, prepare: str) -> bytes:
 _POLYGLOT = re.compile(
     rb"\A#!/bin/sh\n'''exec' (?P<q>['\"]?)(?P<exe>.+?)(?P=q) \"\$0\" \"\$@\"\n' '''\n"
 )
+# uv venv --relocatable: the interpreter found beside the script's real path.
+_RELOCATABLE = re.compile(
+    rb"\A#!/bin/sh\n'''exec' \"\$\(dirname -- \"\$\(realpath -- \"\$0\"\)\"\)\"/'(?P<exe>[^']+)'"
+    rb" \"\$0\" \"\$@\"\n' '''\n"
+)
+# A wheel's .data/scripts: "#!python" means "the interpreter installing me".
+_WHEEL = re.compile(rb"\A#!python(?P<w>w?)(?P<args>[ \t][^\n]*)?\n")
 
 
 def _names_python(executable: bytes) -> bool:
@@ -193,28 +205,59 @@ def insertion_point(body: bytes) -> int:
     return len(b"\n".join(lines[:last])) + (1 if last else 0)
 
 
-def retarget_shebang(
-    data: bytes, old_prefix: str, executable: str, preamble: str | None = None
-) -> bytes | None:
-    """Point a script's shebang at ``executable`` if it names a Python inside ``old_prefix``.
-
-    Handles ``#!/path/python [args]`` (even when the old path holds a space, as pip writes
-    it for some scripts) and the ``/bin/sh`` polyglot. Returns the new bytes, or None when
-    the script does not point into ``old_prefix`` (copy it unchanged). ``preamble`` (the
-    :func:`locator` code) goes after any coding line, docstring and ``from __future__``
-    imports.
-    """
-    prefix = os.path.join(old_prefix, "").encode()
+def _launcher(data: bytes, prefix: bytes) -> tuple[bytes, bytes, int] | None:
+    """``(interpreter, args, end of the launcher)`` when ``data`` starts a Python inside
+    ``prefix``, or a relative one (uv's relocatable form, a wheel's ``#!python``)."""
+    relocatable = _RELOCATABLE.match(data)
+    if relocatable:
+        return prefix + b"bin/" + relocatable.group("exe"), b"", relocatable.end()
+    wheel = _WHEEL.match(data)
+    if wheel:
+        return prefix + b"bin/python", wheel.group("args") or b"", wheel.end()
     polyglot = _POLYGLOT.match(data)
     if polyglot:
-        exe, args, end = polyglot.group("exe"), b"", polyglot.end()
-    elif data.startswith(b"#!" + prefix):
+        return polyglot.group("exe"), b"", polyglot.end()
+    if data.startswith(b"#!" + prefix):
         first_line = data.split(b"\n", 1)[0]
         rest = first_line[len(prefix) + 2 :]
         tail, _, args = rest.partition(b" ")
-        exe, args, end = prefix + tail, (b" " + args if args else b""), len(first_line) + 1
-    else:
+        return prefix + tail, (b" " + args if args else b""), len(first_line) + 1
+    return None
+
+
+def classify_script(data: bytes, old_prefix: str) -> str:
+    """``venv`` (its launcher starts a Python inside ``old_prefix``), ``relocatable``
+    (uv's form), ``wheel`` (``#!python``), ``foreign-launcher`` (names ``old_prefix`` in a
+    way we cannot rewrite) or ``other`` (carried as it is)."""
+    prefix = os.path.join(old_prefix, "").encode()
+    if _RELOCATABLE.match(data):
+        return "relocatable"
+    if _WHEEL.match(data):
+        return "wheel"
+    found = _launcher(data, prefix)
+    if found is not None and found[0].startswith(prefix) and _names_python(found[0]):
+        return "venv"
+    head = data[:4096]
+    if head.startswith(b"#!") and prefix in head:
+        return "foreign-launcher"
+    return "other"
+
+
+def retarget_shebang(
+    data: bytes, old_prefix: str, executable: str, preamble: str | None = None
+) -> bytes | None:
+    """Point a script's launcher at ``executable`` if it starts a Python of the old
+    environment: ``#!/venv/bin/python [args]`` (even with a space in the path, as pip
+    writes it for some scripts), the ``/bin/sh`` polyglot, uv's relocatable form, or a
+    wheel's ``#!python``. Returns the new bytes, or None when it does not (carry it
+    unchanged). ``preamble`` (the :func:`locator` code) goes after any coding line,
+    docstring and ``from __future__`` imports.
+    """
+    prefix = os.path.join(old_prefix, "").encode()
+    found = _launcher(data, prefix)
+    if found is None:
         return None
+    exe, args, end = found
     if not exe.startswith(prefix) or not _names_python(exe):
         return None
     first = shebang(executable)

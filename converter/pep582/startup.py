@@ -177,24 +177,26 @@ def _acl_entries(path: str) -> "list[tuple[int, int, int]] | None":
     ]
 
 
-_private: "dict[tuple[int, int], bool]" = {}
+_sole: "dict[int, int | None]" = {}
 
 
-def _is_private_group(gid: int, owner: int) -> bool:
-    """Whether group ``gid`` has exactly one member, ``owner`` (OpenSSH StrictModes' test)."""
-    key = (gid, owner)
-    if key not in _private:
+def _sole_member(gid: int) -> "int | None":
+    """The uid of group ``gid``'s only member (by primary group or membership list), or
+    None when it has none or several: a private group, as OpenSSH StrictModes tests."""
+    if gid not in _sole:
+        found = None
         try:
             import grp
             import pwd
 
-            name = pwd.getpwuid(owner).pw_name
             members = set(grp.getgrgid(gid).gr_mem)
             members.update(p.pw_name for p in pwd.getpwall() if p.pw_gid == gid)
-            _private[key] = members == {name}
+            if len(members) == 1:
+                found = pwd.getpwnam(members.pop()).pw_uid
         except (ImportError, KeyError):
-            _private[key] = False
-    return _private[key]
+            pass
+        _sole[gid] = found
+    return _sole[gid]
 
 
 def _name_of(ident: int, group: bool = False) -> str:
@@ -210,32 +212,37 @@ def _name_of(ident: int, group: bool = False) -> str:
         return f"{'gid' if group else 'uid'} {ident}"
 
 
-def foreign_writers(path: str, info: "os.stat_result") -> "str | None":
-    """Who besides the owner (and root) may write ``path``, or None when nobody may.
+def foreign_writers(
+    path: str, info: "os.stat_result", allowed: "set[int] | None" = None
+) -> "str | None":
+    """Who, besides the owner, root and the ``allowed`` users, may write ``path``; None
+    when nobody may.
 
-    Other-write always counts; group-write counts unless the group is the owner's private
-    group; POSIX ACL entries count with the ACL mask applied. Only a group-write bit can
-    hide an ACL grant (it shows the mask), so the ACL is read only then.
+    Other-write always counts; group-write counts unless the group's only member is one
+    of those users (a private group); POSIX ACL entries count with the ACL mask applied.
+    Only a group-write bit can hide an ACL grant (it shows the mask), so the ACL is read
+    only then.
     """
     mode = info.st_mode
     if mode & 0o002:
         return f"others (mode {oct(mode & 0o7777)})"
     if not mode & 0o020:
         return None
+    trusted = {info.st_uid, 0, *(allowed or ())}
     acl = _acl_entries(path)
     if acl is None:
-        if _is_private_group(info.st_gid, info.st_uid):
+        if _sole_member(info.st_gid) in trusted:
             return None
         return f"{_name_of(info.st_gid, True)} (mode {oct(mode & 0o7777)})"
     mask = next((perm for tag, perm, _ in acl if tag == _ACL_MASK), 0o7)
     for tag, perm, ident in acl:
         if not perm & mask & _ACL_WRITE:
             continue
-        if tag == _ACL_USER and ident not in (info.st_uid, 0):
+        if tag == _ACL_USER and ident not in trusted:
             return f"{_name_of(ident)} (ACL)"
         if tag == _ACL_GROUP_OBJ:
             ident = info.st_gid
-        if tag in (_ACL_GROUP, _ACL_GROUP_OBJ) and not _is_private_group(ident, info.st_uid):
+        if tag in (_ACL_GROUP, _ACL_GROUP_OBJ) and _sole_member(ident) not in trusted:
             return f"{_name_of(ident, True)} (ACL)"
     return None
 
@@ -251,57 +258,118 @@ def _chain(path: str) -> "list[str]":
         path = parent
 
 
-def _judge_path(
-    path: str, allowed: "set[int]", sticky_ok: bool, directory: bool, script: "str | None"
-) -> "str | None":
-    """One path by the owner/write rule; ``path`` is a resolved path, so never a link."""
+def _inside(pypackages: str, candidates: "list[str]") -> "set[str]":
+    """The real path of every directory from ``__pypackages__`` down to each candidate:
+    what the tree is made of, wherever links lead (none of it may be shared)."""
+    base = os.path.abspath(pypackages)
+    steps = {os.path.realpath(base)}
+    for candidate in candidates:
+        relative = os.path.relpath(os.path.abspath(candidate), base)
+        here = base
+        for part in relative.split(os.sep):
+            if part not in ("", os.curdir):
+                here = os.path.join(here, part)
+                steps.add(os.path.realpath(here))
+    return steps
+
+
+class _Verdict(Exception):
+    """Why a tree is refused (raised inside judge, returned as text)."""
+
+
+def _judge(path: str, allowed: "set[int]", script: "str | None", sticky_ok: bool) -> None:
+    """One path by the owner/write rule; ``path`` is resolved, so never a link."""
     import stat
 
     info = os.lstat(path)
-    kind = stat.S_ISDIR(info.st_mode) if directory else stat.S_ISREG(info.st_mode)
-    if not kind:
-        what = "a directory" if directory else "a regular file"
-        return f"{path} is not {what} (it changed while being checked, or is a link)"
+    if stat.S_ISLNK(info.st_mode):
+        raise _Verdict(f"{path} changed while being checked (it is a link now)")
     if info.st_uid not in allowed:
         owners = "you, root or the script's owner" if script else "you or root"
-        return f"{path} is owned by {_name_of(info.st_uid)}, not by {owners}"
-    writers = foreign_writers(path, info)
+        raise _Verdict(f"{path} is owned by {_name_of(info.st_uid)}, not by {owners}")
+    writers = foreign_writers(path, info, allowed)
     if writers and not sticky_ok:
-        return f"{path} is writable by {writers}"
+        raise _Verdict(f"{path} is writable by {writers}")
     if writers and not info.st_mode & stat.S_ISVTX:
-        return f"{path} is writable by {writers} and has no sticky bit"
-    return None
+        raise _Verdict(f"{path} is writable by {writers} and has no sticky bit")
 
 
-def startup_files(site_dir: str) -> "list[tuple[str, bool]]":
-    """``(path, is_directory)`` of what ``site_dir`` runs at startup: ``.pth`` files and
-    ``sitecustomize``/``usercustomize`` (modules, packages, and their bytecode)."""
-    found = []
-    customize = False
-    for name in os.listdir(site_dir):
-        stem = name.partition(".")[0]
-        if name.endswith(".pth"):
-            found.append((os.path.join(site_dir, name), False))
-        elif stem in CUSTOMIZE:
-            customize = True
-            path = os.path.join(site_dir, name)
-            is_dir = os.path.isdir(path) and not os.path.islink(path)
-            found.append((path, is_dir))
-            if is_dir:
-                found.extend((os.path.join(path, n), False) for n in os.listdir(path))
-    cache = os.path.join(site_dir, "__pycache__")
-    if customize and os.path.isdir(cache):
-        found.append((cache, True))
-        found.extend(
-            (os.path.join(cache, n), False)
-            for n in os.listdir(cache)
-            if n.partition(".")[0] in CUSTOMIZE
-        )
-    return found
+def _judge_named(path: str, allowed: "set[int]", script: "str | None", what: str) -> None:
+    """A place the tree points at (a ``.pth`` line, a link): its real path and everything
+    above it by the owner rule; the place itself, or when it does not exist yet the
+    nearest directory that does, writable by nobody else (no one may create it)."""
+    real = os.path.realpath(path)
+    while not os.path.lexists(real):
+        parent = os.path.dirname(real)
+        if parent == real:
+            return
+        real = parent
+    chain = _chain(real)
+    try:
+        for directory in chain[:-1]:
+            _judge(directory, allowed, script, True)
+        _judge(real, allowed, script, False)
+    except _Verdict as verdict:
+        raise _Verdict(f"{what} leads to {real}: {verdict}") from None
+
+
+def _judge_site_entries(site_dir: str, allowed: "set[int]", script: "str | None") -> None:
+    """Everything one level inside a site directory (modules, packages, ``.pth`` files,
+    ``__pycache__`` and what it holds, ``sitecustomize``/``usercustomize`` whole), by the
+    owner/write rule; the places ``.pth`` lines and links name, by :func:`_judge_named`.
+    Deeper files are ``pep582 audit``'s job."""
+    import stat
+
+    pending = [site_dir]
+    first = True
+    while pending:
+        here = pending.pop()
+        with os.scandir(here) as entries:
+            for entry in entries:
+                info = entry.stat(follow_symlinks=False)
+                path = entry.path
+                if stat.S_ISLNK(info.st_mode):
+                    _judge_named(path, allowed, script, path)
+                    continue
+                if info.st_uid not in allowed or info.st_mode & 0o022:
+                    _judge(path, allowed, script, False)
+                if not first or not stat.S_ISDIR(info.st_mode):
+                    if first and entry.name.endswith(".pth"):
+                        _judge_pth(path, site_dir, allowed, script)
+                    continue
+                if entry.name == "__pycache__" or entry.name.partition(".")[0] in CUSTOMIZE:
+                    pending.append(path)
+        first = False
+
+
+def startup_files(site_dir: str) -> "list[str]":
+    """The files of ``site_dir`` that run at startup: ``.pth`` files and top-level
+    ``sitecustomize``/``usercustomize`` modules or packages (for reports; :func:`judge`
+    checks every entry of the directory)."""
+    return sorted(
+        os.path.join(site_dir, name)
+        for name in os.listdir(site_dir)
+        if name.endswith(".pth") or name.partition(".")[0] in CUSTOMIZE
+    )
+
+
+def _judge_pth(path: str, site_dir: str, allowed: "set[int]", script: "str | None") -> None:
+    try:
+        with open(path, "rb") as handle:
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return
+    for number, line in enumerate(lines, start=1):
+        line = line.rstrip()
+        if line and not line.startswith(("#", "import ", "import\t")):
+            _judge_named(os.path.join(site_dir, line), allowed, script, f"{path}:{number}")
 
 
 def judge(
-    pypackages: str, candidates: "list[str]", script: "str | None" = None
+    pypackages: str,
+    candidates: "list[str]",
+    script: "str | None" = None,
+    also: "list[str] | tuple[str, ...]" = (),
 ) -> "tuple[list[str], str | None]":
     """Apply the trust rule; return ``(resolved site directories, None)`` or ``([], why)``.
 
@@ -310,43 +378,59 @@ def judge(
     so swapping a link later changes nothing. Every directory from the filesystem root
     down to the directory holding ``__pypackages__`` and down to each site directory must
     be owned by root, the effective user or the script's owner, and be writable by nobody
-    else (other-write, group-write unless the owner's private group, ACL grants); a
-    directory writable by others is accepted only with the sticky bit and only at or above
-    the directory holding ``__pypackages__``. The ``.pth`` files and
-    ``sitecustomize``/``usercustomize`` in the site directories pass the same owner/write
-    rule. Nothing is checked on Windows (the PEP states the rule in owner/DACL terms).
+    else (other-write; group-write unless the group's only member is one of those users;
+    ACL grants). A directory writable by others is accepted only with the sticky bit and
+    only above the tree: never ``__pypackages__`` or anything reached from it down to a
+    site directory, wherever links lead. Every entry one level inside a site directory
+    (``.pth`` files, ``sitecustomize``, modules, packages, ``__pycache__``) passes the same
+    owner/write rule, and so do the places ``.pth`` lines and links there name. ``also``:
+    more paths of the tree to judge, never activated (a console script and its folder).
+    With no candidates, only the holder's chain is judged (the converter asks that before
+    it builds a tree). Nothing is checked on Windows (the PEP states the rule in
+    owner/DACL terms).
     """
     resolved: list[str] = []
     for candidate in candidates:
         real = os.path.realpath(candidate)
         if real not in resolved and os.path.isdir(real):
             resolved.append(real)
-    if not resolved or os.name == "nt":
+    if os.name == "nt":
         return resolved, None
-    root = os.path.realpath(pypackages)
     try:
         allowed = {0, os.geteuid()}
         if script and os.path.exists(script):
             allowed.add(os.stat(script).st_uid)
-        seen: set[str] = set()
         holder = os.path.realpath(os.path.dirname(os.path.abspath(pypackages)))
-        paths = [(p, True) for p in _chain(holder)]
+        present = [c for c in candidates if os.path.isdir(c)]
+        inside = _inside(pypackages, present) if present else set()
+        inside.update(os.path.realpath(p) for p in also)
+        lenient: dict[str, bool] = dict.fromkeys(_chain(holder), True)
+        for path in inside:
+            for directory in _chain(path):
+                lenient[directory] = lenient.get(directory, True) and directory not in inside
+        for path, sticky_ok in sorted(lenient.items(), key=lambda item: item[1]):
+            _judge(path, allowed, script, sticky_ok)  # strict ones first
         for site_dir in resolved:
-            paths.extend((p, root.startswith(p.rstrip(os.sep) + os.sep)) for p in _chain(site_dir))
-        for path, sticky_ok in paths:
-            if path not in seen:
-                seen.add(path)
-                reason = _judge_path(path, allowed, sticky_ok, True, script)
-                if reason:
-                    return [], reason
-        for site_dir in resolved:
-            for path, is_dir in startup_files(site_dir):
-                reason = _judge_path(path, allowed, False, is_dir, script)
-                if reason:
-                    return [], reason
+            _judge_site_entries(site_dir, allowed, script)
+    except _Verdict as verdict:
+        return [], str(verdict)
     except OSError as exc:
         return [], f"cannot inspect it ({exc.strerror}: {exc.filename})"
     return resolved, None
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped, so a file name cannot rewrite the
+    terminal line or split the one-line warning."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
+
+
+def warn(message: str) -> None:
+    """The step's one line on stderr."""
+    sys.stderr.write(f"pep582: {printable(message)}\n")
 
 
 class Decision:
@@ -363,6 +447,8 @@ class Decision:
         self.present: list[str] = []  # the candidates that are directories
         self.refused: str | None = None  # why the trust rule refused it
         self.activate: list[str] = []  # what goes on sys.path: resolved site directories
+        # children may be pointed at it: accepted without the script owner's allowance
+        self.exportable = False
 
     def as_dict(self) -> "dict[str, object]":
         return dict(vars(self))
@@ -391,7 +477,10 @@ def describe(argv0: str, cwd: "str | None" = None, flags: object = None) -> Deci
         return decision
     decision.present = [d for d in decision.candidates if os.path.isdir(d)]
     if decision.present:
-        decision.activate, decision.refused = judge(pypackages, decision.present, script)
+        decision.activate, decision.refused = judge(pypackages, decision.present)
+        decision.exportable = decision.refused is None
+        if decision.refused and script:
+            decision.activate, decision.refused = judge(pypackages, decision.present, script)
     return decision
 
 
@@ -440,13 +529,26 @@ def add_site_dirs(dirs: "list[str]") -> "list[str]":
     return added
 
 
+def purge(pypackages: str) -> None:
+    """Take off ``sys.path`` whatever lies in a refused tree (an older hook without the
+    trust rule may have put it there before this step ran)."""
+    root = os.path.realpath(pypackages)
+    sys.path[:] = [
+        p
+        for p in sys.path
+        if not (os.path.realpath(p or os.curdir) + os.sep).startswith(root + os.sep)
+    ]
+
+
 def export(pypackages: str) -> None:
     """Let child processes and tools find what this process uses from ``pypackages``.
 
     Sets ``PYTHONPYPACKAGES`` (children started with any interpreter run the step for the
     same directory, from any working directory) and prepends the scheme's data
-    directories to Jupyter's search paths, which tools consult instead of ``sys.prefix``.
-    Used by ``pep582 run`` and console-script wrappers, never by the plain hook.
+    directories to Jupyter's search paths (tools consult those instead of
+    ``sys.prefix``); a data directory is added only if it passes the trust rule too, since
+    Jupyter runs configuration files and kernel commands from there. Used by
+    ``pep582 run`` and console-script wrappers, never by the plain hook.
     """
     root = os.path.realpath(pypackages)
     os.environ[ENV_VAR] = root
@@ -455,11 +557,16 @@ def export(pypackages: str) -> None:
         ("JUPYTER_CONFIG_PATH", os.path.join(root, "etc", "jupyter")),
     ):
         current = [p for p in os.environ.get(variable, "").split(os.pathsep) if p]
-        if os.path.isdir(place) and place not in current:
-            os.environ[variable] = os.pathsep.join([place, *current])
+        if not os.path.isdir(place) or place in current:
+            continue
+        _, refused = judge(root, [], None, also=[os.path.dirname(place), place])
+        if refused:
+            warn(f"not adding {place} to {variable}: {refused}")
+            continue
+        os.environ[variable] = os.pathsep.join([place, *current])
 
 
-_done: "dict[str, str | None]" = {}  # argv0 → the __pypackages__ it activated, if any
+_done: "dict[str, str | None]" = {}  # argv0 → the __pypackages__ children may be given
 
 
 def activate(argv0: "str | None" = None, export_tree: bool = False) -> "list[str]":
@@ -477,14 +584,12 @@ def activate(argv0: "str | None" = None, export_tree: bool = False) -> "list[str
         if argv0 not in _done:
             _done[argv0] = None
             added = _step(argv0)
-            if added:
-                _done[argv0] = inherited() or locate(argv0)[0]
-        activated = _done[argv0]
-        if export_tree and activated:
-            export(activated)
+        exportable = _done[argv0]
+        if export_tree and exportable:
+            export(exportable)
         return added
     except Exception as exc:  # pragma: no cover - defensive: never break startup
-        sys.stderr.write(f"pep582: startup step failed: {exc!r}\n")
+        warn(f"startup step failed: {exc!r}")
         return []
 
 
@@ -498,6 +603,9 @@ def _step(argv0: str) -> "list[str]":
         return []
     decision = describe(argv0)
     if decision.refused:
-        sys.stderr.write(f"pep582: ignoring {pypackages}: {decision.refused}\n")
+        warn(f"ignoring {pypackages}: {decision.refused}")
+        purge(pypackages)
         return []
+    if decision.exportable:
+        _done[argv0] = pypackages
     return add_site_dirs(decision.activate)

@@ -20,21 +20,27 @@ def _pep582_run_step():
         return
     location = os.path.join(os.path.dirname(here), "startup.py")
     step = sys.modules.get("_pep582_hook")  # the hook, when installed, has run already
-    if step is None or getattr(step, "HOOK_VERSION", None) != _hook_version(location):
+    if step is None or not _same_file(getattr(step, "__file__", None), location):
         import importlib.util
 
         spec = importlib.util.spec_from_file_location("_pep582_run_step", location)
-        step = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(step)
+        ours = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(ours)
+        if step is not None:
+            ours.warn(
+                "%s is another version of the startup hook and ran first; "
+                "run `pep582 enable` to update it" % step.__file__
+            )
+        step = ours
     step.activate(export_tree=True)
 
 
-def _hook_version(location):
-    with open(location) as source:
-        for line in source:
-            if line.startswith("HOOK_VERSION = "):
-                return line.split("=", 1)[1].strip().strip('"')
-    return None
+def _same_file(first, second):
+    try:
+        with open(first, "rb") as one, open(second, "rb") as two:
+            return one.read() == two.read()
+    except (OSError, TypeError):
+        return False
 
 
 _pep582_run_step()
