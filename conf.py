@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import sys
 from pathlib import Path
 
@@ -19,10 +20,23 @@ nitpicky = True
 html_theme = "alabaster"
 html_title = "PEP 582 \N{EN DASH} Python local packages directory"
 html_show_sourcelink = True
+# Wide enough for 79-column code lines beside the sidebar; the PEP page gets a contents
+# sidebar (it is long).
+html_theme_options = {"page_width": "1140px", "sidebar_width": "250px"}
+html_sidebars = {
+    "pep/pep-0582": ["localtoc.html", "relations.html", "searchbox.html"],
+}
 pep_url = "https://peps.python.org/pep-{:0>4}/"
 rst_epilog = ""
-# The examples' walk-throughs import their own demo.py.
+# Doctests import examples/transcript.py (real runs, normalised output) and each example
+# its own demo.py. Long output lines are wrapped in the sources, hence NORMALIZE_WHITESPACE.
+DOCTEST_PATHS = [ROOT / "examples", *sorted(p for p in ROOT.glob("examples/*") if p.is_dir())]
 doctest_global_setup = (
-    "import sys\n"
-    f"sys.path[:0] = [{', '.join(repr(str(p)) for p in sorted(ROOT.glob('examples/*')))}]\n"
+    f"import sys\nsys.path[:0] = [{', '.join(repr(str(p)) for p in DOCTEST_PATHS)}]\n"
+)
+doctest_default_flags = (
+    doctest.ELLIPSIS
+    | doctest.IGNORE_EXCEPTION_DETAIL
+    | doctest.DONT_ACCEPT_TRUE_FOR_1
+    | doctest.NORMALIZE_WHITESPACE
 )
