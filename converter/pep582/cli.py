@@ -219,5 +219,10 @@ def run(python_spec: str | None, program: tuple[str, ...]) -> None:
     sys.exit(subprocess.call(command, env=env))
 
 
+from pep582.audit_cli import audit  # noqa: E402  (imports nothing from this module)
+
+main.add_command(audit)
+
+
 if __name__ == "__main__":
     main()

@@ -56,6 +56,7 @@ EXIT_CODES = {
     ConflictError.exit_code: "conflicting files in an existing layout",
     ResolutionError.exit_code: "pip could not resolve, fetch or build the requirements",
     9: "pep582 where: nothing would be activated (absent, switched off or refused)",
+    11: "pep582 audit: a finding reached --fail-on",
     130: "interrupted (Ctrl-C); nothing was changed",
 }
 
