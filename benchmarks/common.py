@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import csv
 import hashlib
 import importlib.util
@@ -34,9 +35,10 @@ import statistics
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +82,16 @@ def ours(*args: str | os.PathLike[str]) -> list[str]:
 def pip(python: Path) -> list[str]:
     """The pip the toolkit itself runs (this environment's), acting for ``python``."""
     return [sys.executable, "-m", "pip", "--python", os.fspath(python)]
+
+
+@contextlib.contextmanager
+def scratch() -> Iterator[Path]:
+    """A temporary directory under benchmarks/.cache, and on exit the bytecode cached
+    for files inside it (``PYTHONPYCACHEPREFIX`` mirrors absolute paths)."""
+    CACHE.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="pep582-bench-", dir=CACHE) as tmp:
+        yield Path(tmp)
+    shutil.rmtree(PYCACHE / Path(tmp).relative_to(Path(tmp).anchor), ignore_errors=True)
 
 
 # -- the wheelhouse -------------------------------------------------------------------------

@@ -22,11 +22,9 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from common import (
-    CACHE,
     Peer,
     Ratio,
     add_arguments,
@@ -38,6 +36,7 @@ from common import (
     print_figures,
     print_ratios,
     profile,
+    scratch,
     sh,
     uv_install,
     wheelhouse,
@@ -58,9 +57,7 @@ def main() -> None:
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     house, origin = wheelhouse(args.offline)
     uv = shutil.which("uv")
-    CACHE.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="pep582-bench-", dir=CACHE) as tmp:
-        root = Path(tmp)
+    with scratch() as root:
         venv = build_venv(root, house)  # the interpreter everything installs for
         index = ["--no-index", "--find-links", os.fspath(house)]
 

@@ -30,11 +30,9 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from common import (
-    CACHE,
     Peer,
     Ratio,
     Row,
@@ -50,6 +48,7 @@ from common import (
     profile,
     record_row,
     render_record,
+    scratch,
     sh,
     uv_install,
     wheelhouse,
@@ -86,9 +85,7 @@ def main() -> None:
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     uv = shutil.which("uv")
     house, origin = wheelhouse(args.offline)
-    CACHE.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="pep582-bench-", dir=CACHE) as tmp:
-        root = Path(tmp)
+    with scratch() as root:
         venv = build_venv(root, house)
         tree = without_seed(venv.site, root / "site-without-pip")
         files, pyc = count_files(tree)
@@ -188,8 +185,7 @@ def synthetic_venv(root: Path, dists: int, files_per_dist: int) -> Path:
 
 
 def scale() -> None:
-    with tempfile.TemporaryDirectory(prefix="pep582-scale-", dir=CACHE) as tmp:
-        root = Path(tmp)
+    with scratch() as root:
         print("scale (synthetic venvs, default mode):")
         for dists in (100, 1000):
             venv = synthetic_venv(root, dists, 100)
