@@ -143,7 +143,7 @@ def test_constraints_and_nested_files(tmp_path: Path, index: Path) -> None:
     proc = migrate(tmp_path / "requirements.txt", *offline(index), "--dry-run", "--json")
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
-    assert {(i["name"], i["version"]) for i in plan["install"]} == {
+    assert {(i["name"], i["version"]) for i in plan["distributions"]} == {
         ("hello", "1.0"),
         ("withdata", "2.0"),
     }
@@ -152,7 +152,7 @@ def test_constraints_and_nested_files(tmp_path: Path, index: Path) -> None:
     plan = json.loads(
         migrate(tmp_path / "requirements.txt", *offline(index), "--dry-run", "--json").stdout
     )
-    assert ("hello", "2.0") in {(i["name"], i["version"]) for i in plan["install"]}
+    assert ("hello", "2.0") in {(i["name"], i["version"]) for i in plan["distributions"]}
 
 
 def test_broken_line_names_file_and_line(tmp_path: Path, index: Path) -> None:
@@ -181,7 +181,7 @@ def test_editable_lines_are_refused_with_advice(tmp_path: Path, index: Path) -> 
     assert "editable" in proc.stderr and "pip install --prefix __pypackages__ -e" in proc.stderr
 
 
-def test_merge_adds_and_detects_conflicts(tmp_path: Path, index: Path) -> None:
+def test_merge_adds_upgrades_and_keeps(tmp_path: Path, index: Path) -> None:
     req = tmp_path / "requirements.txt"
     req.write_text("hello==1.0\n")
     assert migrate(req, *offline(index)).returncode == 0
@@ -191,7 +191,12 @@ def test_merge_adds_and_detects_conflicts(tmp_path: Path, index: Path) -> None:
     assert "already present: hello 1.0" in proc.stdout
     req.write_text("hello==2.0\n")
     proc = migrate(req, *offline(index), "--merge")
-    assert proc.returncode == 7 and "hello 1.0 is already in" in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert "upgraded: hello 1.0 → 2.0" in proc.stdout
+    site = site_of(tmp_path, find_python(PY))
+    assert not (site / "hello-1.0.dist-info").exists()
+    assert (site / "hello-2.0.dist-info").is_dir()
+    assert record_problems(site) == []
     assert migrate(req, *offline(index), "--replace").returncode == 0
 
 
@@ -304,7 +309,8 @@ def test_two_wheels_writing_one_file_conflict(tmp_path: Path, index: Path) -> No
     (tmp_path / "requirements.txt").write_text("hello==1.0\nhello-fork\n")
     proc = migrate(tmp_path / "requirements.txt", *offline(links))
     assert proc.returncode == 7
-    assert "both install hello/__init__.py" in proc.stderr
+    assert "hello-fork 1.0 and hello 1.0 would both write" in proc.stderr
+    assert "site-packages/hello/__init__.py" in proc.stderr
     assert not (tmp_path / "__pypackages__").exists()
 
 

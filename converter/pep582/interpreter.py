@@ -191,7 +191,7 @@ def candidates_for_version(major: str, minor: str, thread: str) -> list[str]:
     return found
 
 
-def _outside_toolkit() -> str:
+def outside_toolkit() -> str:
     """PATH without this toolkit's own environment (when it runs from a venv)."""
     entries = os.environ.get("PATH", os.defpath).split(os.pathsep)
     if sys.prefix == getattr(sys, "base_prefix", sys.prefix):
@@ -246,7 +246,7 @@ def choose_python(spec: str | None, pypackages: Path | None = None) -> tuple[Int
     """
     if spec:
         return find_python(spec), "named with --python"
-    path = _outside_toolkit()
+    path = outside_toolkit()
     if pypackages is not None and pypackages.is_dir():
         from pep582.startup import judge
 
@@ -274,23 +274,78 @@ def choose_python(spec: str | None, pypackages: Path | None = None) -> tuple[Int
     )
 
 
+# The target answers with its standard library only (any 3.9+, with or without
+# packaging); markers and tags are then computed here with packaging.
 _ENVIRONMENT = r"""
-import json, sys
-sys.path.insert(0, sys.argv[1])
-from packaging.markers import default_environment
-from packaging.tags import sys_tags
-print(json.dumps({"environment": default_environment(), "tags": [str(t) for t in sys_tags()]}))
+import json, os, platform, sys, sysconfig
+def fmt(info):
+    text = "%d.%d.%d" % (info.major, info.minor, info.micro)
+    return text if info.releaselevel == "final" else text + info.releaselevel[0] + str(info.serial)
+try:
+    glibc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+except (AttributeError, ValueError, OSError):
+    glibc = ""
+print(json.dumps({
+    "environment": {
+        "implementation_name": sys.implementation.name,
+        "implementation_version": fmt(sys.implementation.version),
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    },
+    "implementation": sys.implementation.name,
+    "version": list(sys.version_info[:2]),
+    "platform": sysconfig.get_platform(),
+    "bits64": sys.maxsize > 2**32,
+    "soabi": sysconfig.get_config_var("SOABI") or "",
+    "freethreaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    "debug": bool(sysconfig.get_config_var("Py_DEBUG")),
+    "glibc": glibc,
+}))
 """
 
 
-def target_environment(interpreter: Interpreter) -> tuple[dict[str, str], list[str]]:
+def target_environment(interpreter: Interpreter) -> tuple[dict[str, str], list[Any]]:
     """``interpreter``'s marker environment and wheel tags (most preferred first).
 
-    Computed inside that interpreter by the ``packaging`` this toolkit runs with, so
-    the answer is exact for interpreters that do not have packaging themselves.
+    The target reports stdlib facts; the tags come from packaging's public tag builders
+    here (the host's platform tags when the target runs on the same platform and libc).
     """
-    import packaging
+    import sysconfig
 
-    library = os.path.dirname(os.path.dirname(packaging.__file__))
-    data = _ask_with(interpreter.executable, ["-I", "-c", _ENVIRONMENT, library])
-    return dict(data["environment"]), list(data["tags"])
+    from packaging import tags
+
+    data = _ask_with(interpreter.executable, ["-I", "-S", "-c", _ENVIRONMENT])
+    major, minor = data["version"]
+    version = (major, minor)
+    host_glibc = ""
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        host_glibc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    same_platform = (
+        data["platform"] == sysconfig.get_platform()
+        and data["bits64"] == (sys.maxsize > 2**32)
+        and data["glibc"] == host_glibc
+    )
+    platforms = (
+        list(tags.platform_tags()) if same_platform else [re.sub(r"[-.]", "_", data["platform"])]
+    )
+    implementation = data["implementation"]
+    if implementation == "cpython":
+        abi = (
+            f"cp{major}{minor}{'t' if data['freethreaded'] else ''}{'d' if data['debug'] else ''}"
+        )
+        interpreter_tag = f"cp{major}{minor}"
+        found = list(tags.cpython_tags(version, [abi], platforms))
+    else:
+        short = tags.INTERPRETER_SHORT_NAMES.get(implementation, implementation)
+        interpreter_tag = f"{short}{major}{minor}"
+        abis = [re.sub(r"[-.]", "_", data["soabi"])] if data["soabi"] else []
+        found = list(tags.generic_tags(interpreter_tag, abis, platforms))
+    found += list(tags.compatible_tags(version, interpreter_tag, platforms))
+    return dict(data["environment"]), found

@@ -1,28 +1,22 @@
-"""The ``pep582-migrate`` command: move what you have into a ``__pypackages__`` layout."""
+"""The ``pep582-migrate`` command: move what you have into a ``__pypackages__`` layout.
+
+Imports stay lazy: a venv migration never loads the wheel installer, pip plumbing or
+the lock-file code, and ``--help`` loads none of them.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import click
-from packaging.pylock import is_valid_pylock_path
 
 from pep582 import __version__
-from pep582.cli import errors_reported
+from pep582.cli_output import errors_reported, print_outcome, print_plan, terminal_progress
 from pep582.errors import exit_codes_help
-from pep582.install import describe_plan, new_plan, summary
-from pep582.install import execute as execute_install
-from pep582.interpreter import choose_python
-from pep582.lock import select
-from pep582.migrate import Plan, build_plan, ensure_not_inside, execute, iter_summary
-from pep582.requirements import index_options, resolve
 from pep582.scheme import LAYOUTS, Layout
-from pep582.sources import detect
-from pep582.staging import Existing, check_destination
+from pep582.staging import Existing
 
 PROG = "pep582-migrate"
 EPILOG = (
@@ -31,44 +25,16 @@ EPILOG = (
     "  pep582-migrate .venv --dry-run          # show the plan, write nothing\n"
     "  pep582-migrate __pypackages__ --layout pep582 --replace   # PDM layout -> PEP layout\n"
     "  pep582-migrate requirements.txt --python 3.12   # resolve with pip for 3.12\n"
-    "  pep582-migrate pylock.toml             # install exactly what is locked\n"
+    "  pep582-migrate pyproject.toml --extra dev --group test\n"
+    "  pep582-migrate pylock.toml              # install exactly what is locked\n"
     "\n\b\nExit codes:\n" + exit_codes_help()
 )
 
 
-def _print_plan(plan: Plan, verbose: bool) -> None:
-    echo = click.echo
-    for source in plan.sources:
-        echo(f"source:  {source}")
-    echo(f"target:  {plan.target} ({plan.layout} layout, {plan.existing})")
-    for scheme in plan.schemes:
-        for key, value in scheme.as_dict().items():
-            echo(f"  {key:<8} {value}")
-    echo(f"scripts: #!{plan.interpreter}")
-    counts = plan.counts()
-    mode = "hard-link" if plan.link else "copy"
-    echo(
-        f"files:   {counts['carry']} to {mode}, {counts['write']} to write, "
-        f"{counts['symlink']} symlinks; verify: {'yes' if plan.verify else 'no'}"
-    )
-    echo(f"distributions ({len(plan.distributions)}):")
-    for dist in plan.distributions:
-        flags = [f for f, on in (("editable", dist.editable), ("requested", dist.requested)) if on]
-        scripts = f" scripts: {', '.join(dist.scripts)}" if dist.scripts else ""
-        echo(
-            f"  {dist.name} {dist.version} [{dist.kind}{', ' if flags else ''}"
-            f"{', '.join(flags)}]{scripts}"
-        )
-    for skipped in plan.skipped:
-        echo(f"skip:    {skipped.what}: {skipped.reason}")
-    for warning in plan.warnings:
-        echo(f"warning: {warning}")
-    if verbose:
-        for action in plan.actions:
-            echo(f"  {action.kind:<7} {action.target}")
-
-
-@click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
     "--project",
@@ -82,37 +48,48 @@ def _print_plan(plan: Plan, verbose: bool) -> None:
     show_default=True,
     help="pep582: lib/pythonX.Y/site-packages; pdm: the draft X.Y/lib layout.",
 )
-@click.option(
-    "--copy", "copy", is_flag=True, help="Copy files instead of hard-linking them from the source."
-)
+@click.option("--copy", "copy", is_flag=True, help="Copy files instead of hard-linking them.")
 @click.option(
     "--verify/--no-verify",
     default=True,
     show_default=True,
-    help="Check every file against its RECORD hash while reading it.",
+    help="Check every file against its RECORD hash while carrying it.",
 )
 @click.option(
     "--merge",
     "existing",
     flag_value="merge",
-    help="Add to an existing __pypackages__; a conflicting file is an error.",
+    help="Add to an existing __pypackages__: new versions replace old ones, same ones stay.",
 )
 @click.option(
     "--replace",
     "existing",
     flag_value="replace",
-    help="Replace an existing __pypackages__ (the old one stays until the new is in).",
+    help="Replace what an existing __pypackages__ holds for this Python version (other "
+    "versions stay; what goes is listed).",
 )
 @click.option("--include-pip", is_flag=True, help="Also carry the venv's seed pip.")
+@click.option(
+    "--include-unowned",
+    is_flag=True,
+    help="Also carry files no RECORD lists (share/, etc/, ...) into the data directory.",
+)
+@click.option("--compile", "compile_", is_flag=True, help="Byte-compile the new tree.")
 @click.option(
     "--python",
     "python",
     metavar="PY",
-    help="Target interpreter: a path, a command or a version such as 3.12. For a "
-    "requirements or lock file it decides resolution and layout (default: this Python); "
-    "for a venv, what console scripts name (default: its base interpreter).",
+    help="A path, a command or a version such as 3.12. For requirements, pyproject and lock "
+    "files: the interpreter to resolve for (default: a python3 outside this toolkit). For a "
+    "venv: what console scripts name; it must be the venv's Python version (default: the "
+    "venv's base interpreter).",
 )
-@click.option("--index-url", metavar="URL", help="pip's --index-url (requirements/lock files).")
+@click.option("--extra", "extras", metavar="NAME", multiple=True, help="pyproject: an extra.")
+@click.option(
+    "--group", "groups", metavar="NAME", multiple=True, help="pyproject: a dependency group."
+)
+@click.option("--with-project", is_flag=True, help="pyproject: install the project itself too.")
+@click.option("--index-url", metavar="URL", help="pip's --index-url.")
 @click.option("--extra-index-url", metavar="URL", multiple=True, help="pip's --extra-index-url.")
 @click.option("--find-links", metavar="PATH", multiple=True, help="pip's --find-links.")
 @click.option("--no-index", is_flag=True, help="pip's --no-index.")
@@ -120,9 +97,9 @@ def _print_plan(plan: Plan, verbose: bool) -> None:
 @click.option("--only-binary", metavar="SPEC", multiple=True, help="pip's --only-binary.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or report as JSON.")
-@click.option("-v", "--verbose", is_flag=True, help="List every file.")
+@click.option("-v", "--verbose", is_flag=True, help="List every file; tracebacks on errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
-@click.version_option(__version__, prog_name="pep582-migrate")
+@click.version_option(__version__, prog_name=PROG)
 def main(
     source: Path,
     project: Path | None,
@@ -131,7 +108,12 @@ def main(
     verify: bool,
     existing: Existing | None,
     include_pip: bool,
+    include_unowned: bool,
+    compile_: bool,
     python: str | None,
+    extras: tuple[str, ...],
+    groups: tuple[str, ...],
+    with_project: bool,
     index_url: str | None,
     extra_index_url: tuple[str, ...],
     find_links: tuple[str, ...],
@@ -146,113 +128,174 @@ def main(
     """Move SOURCE into a __pypackages__ layout.
 
     SOURCE is a virtual environment, a __pypackages__ (either layout), a requirements
-    file or a PEP 751 lock file (pylock.toml).
+    file, a pyproject.toml or a PEP 751 lock file (pylock.toml).
 
     From a venv or a __pypackages__, every installed distribution is carried over: files
     are hard-linked (or copied) and checked against RECORD, console scripts are
     regenerated so that __pypackages__/bin/TOOL runs without any hook, RECORD files are
-    rewritten for the new places. A requirements file is resolved and fetched by pip for
+    rewritten for the new places. Requirements and pyproject files are resolved by pip for
     the target interpreter; a lock file is installed exactly as locked, hashes checked.
     Everything is staged beside the target and moved in atomically; SOURCE is only read.
     """
-    if source.is_file():
+    with errors_reported(PROG, as_json, verbose):
+        from pep582.operations import kind_of
+
+        kind = kind_of(source)
+        pip_flags = index_url or extra_index_url or find_links or no_index or pre or only_binary
+        if kind == "tree":
+            if pip_flags or extras or groups or with_project:
+                raise click.UsageError(
+                    "index and pyproject options apply to requirements, pyproject and lock "
+                    "files only"
+                )
+            _from_tree(
+                source, project, layout, copy, verify, existing, include_pip,
+                include_unowned, compile_, python, dry_run, as_json, verbose, quiet,
+            )  # fmt: skip
+            return
         venv_only = [
-            f
-            for f, on in (
+            flag
+            for flag, on in (
                 ("--copy", copy),
                 ("--no-verify", not verify),
                 ("--include-pip", include_pip),
+                ("--include-unowned", include_unowned),
             )
             if on
         ]
         if venv_only:
             raise click.UsageError(f"{', '.join(venv_only)} apply to venv sources only")
+        if kind != "pyproject" and (extras or groups or with_project):
+            raise click.UsageError("--extra, --group and --with-project apply to pyproject.toml")
+        from pep582.requirements import index_options
+
         options = index_options(index_url, extra_index_url, find_links, no_index, pre, only_binary)
         _from_file(
-            source, project, layout, existing or "refuse", python, options, dry_run, as_json, quiet
-        )
-        return
-    if index_url or extra_index_url or find_links or no_index or pre or only_binary:
-        raise click.UsageError("index options apply to requirements and lock files only")
-    started = time.perf_counter()
-    with errors_reported(PROG):
-        sources = detect(source, python)
-        if project is None:
-            project = sources[0].path.parent
-        ensure_not_inside(project, sources)
-        plan = build_plan(
-            sources,
+            source, kind, project, layout, existing or "refuse", python, options,
+            extras, groups, with_project, compile_, dry_run, as_json, verbose, quiet,
+        )  # fmt: skip
+
+
+def _from_tree(
+    source: Path,
+    project: Path | None,
+    layout: Layout,
+    copy: bool,
+    verify: bool,
+    existing: Existing | None,
+    include_pip: bool,
+    include_unowned: bool,
+    compile_: bool,
+    python: str | None,
+    dry_run: bool,
+    as_json: bool,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    from pep582.operations import migrate
+
+    with terminal_progress("carrying files", quiet or as_json) as progress:
+        outcome = migrate(
+            source,
             project,
             layout,
+            existing or "refuse",
+            python=python,
             link=not copy,
             verify=verify,
-            existing=existing or "refuse",
             include_pip=include_pip,
-            interpreter=python,
+            include_unowned=include_unowned,
+            compile=compile_,
+            dry_run=dry_run,
+            progress=progress,
         )
-        if dry_run:
-            if as_json:
-                click.echo(json.dumps(plan.as_dict(with_actions=verbose), indent=2))
-            elif not quiet:
-                _print_plan(plan, verbose)
-            return
-        show_bar = sys.stderr.isatty() and not (as_json or quiet)
-        with click.progressbar(
-            length=len(plan.actions), label="migrating", file=sys.stderr, hidden=not show_bar
-        ) as bar:
-            report = execute(plan, progress=bar.update)
-        report.seconds = time.perf_counter() - started  # reading and planning included
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
-    elif not quiet:
-        for line in iter_summary(report):
-            click.echo(line)
+    _show(outcome.plan, outcome.report, outcome.recovered, dry_run, as_json, verbose, quiet)
+
+
+def _show(
+    plan: object,
+    report: object,
+    recovered: list[str],
+    dry_run: bool,
+    as_json: bool,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    from pep582.plan import Plan, Report
+
+    assert isinstance(plan, Plan)
+    assert report is None or isinstance(report, Report)
+    for line in recovered:
+        click.echo(f"{PROG}: {line}", err=True)
+    if dry_run and not as_json:
+        if not quiet:
+            print_plan(plan, verbose)
+        return
+    print_outcome(plan, report, as_json, quiet, verbose)
 
 
 def _from_file(
     source: Path,
+    kind: str,
     project: Path | None,
     layout: Layout,
     existing: Existing,
     python: str | None,
     options: list[str],
+    extras: tuple[str, ...],
+    groups: tuple[str, ...],
+    with_project: bool,
+    compile_: bool,
     dry_run: bool,
     as_json: bool,
+    verbose: bool,
     quiet: bool,
 ) -> None:
-    """Install what a requirements or lock file declares."""
-    started = time.perf_counter()
-    with errors_reported(PROG):
-        target_project = project or source.absolute().parent
-        check_destination(target_project.absolute(), existing)  # fail before resolving
-        interpreter, _ = choose_python(python)
-        with tempfile.TemporaryDirectory(prefix="pep582-migrate-") as work:
-            if is_valid_pylock_path(source):
-                artifacts = select(source, interpreter, Path(work), options)
-            else:
-                artifacts = resolve(source, interpreter, options, Path(work))
-            plan = new_plan(
-                str(source.absolute()),
+    """Install what a requirements, pyproject or lock file declares."""
+    from pep582.interpreter import choose_python
+    from pep582.operations import install, names_requirements
+    from pep582.staging import check_destination
+
+    target_project = (project or source.absolute().parent).absolute()
+    check_destination(target_project, existing)  # fail before resolving
+    if kind == "requirements" and not names_requirements(source):
+        if not quiet:
+            click.echo(f"{source} names no requirements; nothing to install")
+        return
+    interpreter, _ = choose_python(python)
+    show_progress = sys.stderr.isatty() and not (quiet or as_json)
+    with tempfile.TemporaryDirectory(prefix="pep582-resolve-") as work:
+        if kind == "pylock":
+            from pep582.pylock import select
+
+            artifacts = select(source, interpreter)
+        else:
+            from pep582.requirements import pyproject_requirements, resolve
+
+            requirements = (
+                pyproject_requirements(source, extras, groups, with_project)
+                if kind == "pyproject"
+                else ["-r", str(source)]
+            )
+            if show_progress:
+                click.echo(f"resolving {source} with pip for {interpreter.executable} …", err=True)
+            artifacts = resolve(requirements, interpreter, options, Path(work), str(source))
+        with terminal_progress("installing files", quiet or as_json) as progress:
+            outcome = install(
+                artifacts,
+                interpreter,
                 target_project,
                 layout,
-                interpreter,
-                artifacts,
                 existing,
+                operation="install",
+                origin=str(source.absolute()),
+                options=options,
+                compile=compile_,
+                dry_run=dry_run,
+                show_progress=show_progress,
+                progress=progress,
             )
-            if dry_run:
-                if as_json:
-                    click.echo(json.dumps(plan.as_dict(), indent=2))
-                elif not quiet:
-                    for line in describe_plan(plan):
-                        click.echo(line)
-                return
-            execute_install(plan)
-            seconds = time.perf_counter() - started  # resolving and fetching included
-    if as_json:
-        click.echo(json.dumps({**plan.as_dict(), "seconds": round(seconds, 4)}, indent=2))
-    elif not quiet:
-        for line in summary(plan, seconds):
-            click.echo(line)
+    _show(outcome.plan, outcome.report, outcome.recovered, dry_run, as_json, verbose, quiet)
 
 
 if __name__ == "__main__":

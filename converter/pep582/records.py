@@ -1,30 +1,107 @@
-"""RECORD files of installed distributions: reading, hashing files, writing new ones."""
+"""Metadata files of installed distributions: reading them safely, hashing, new RECORDs."""
 
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import io
+import os
 from collections.abc import Iterable
-from pathlib import Path
+from dataclasses import dataclass
 from typing import BinaryIO
-
-from installer.records import Hash, InvalidRecordEntry, RecordEntry, parse_record_file
-from installer.utils import Scheme, construct_record_file
 
 from pep582.errors import SourceError, VerificationError
 
 CHUNK = 1 << 20
+MAX_LINE = 1 << 16  # a RECORD or metadata line longer than this is not a real one
+MAX_FILE = 64 << 20  # nor is a metadata file larger than this
 
 
-def read_record(path: Path) -> list[RecordEntry]:
+@dataclass(frozen=True)
+class Hash:
+    """A RECORD hash: algorithm name and urlsafe-base64 value without padding."""
+
+    name: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    """One row of a RECORD file (PEP 376/627): path, optional hash, optional size.
+
+    A plain triple of our own: reading and writing RECORD is a CSV file, and the venv
+    path must not import the wheel installer just to name it.
+    """
+
+    path: str
+    hash_: Hash | None
+    size: int | None
+
+    @classmethod
+    def from_row(cls, row: list[str]) -> RecordEntry:
+        if len(row) != 3:
+            raise ValueError(f"expected 3 fields, found {len(row)}")
+        path, digest, size = row
+        if not path:
+            raise ValueError("empty path")
+        hash_ = None
+        if digest:
+            name, sep, value = digest.partition("=")
+            if not sep or not value or name not in hashlib.algorithms_guaranteed:
+                raise ValueError(f"bad hash {digest!r}")
+            hash_ = Hash(name, value)
+        if size and not size.isdigit():
+            raise ValueError(f"bad size {size!r}")
+        return cls(path, hash_, int(size) if size else None)
+
+    def row(self) -> list[str]:
+        return [self.path, str(self.hash_ or ""), "" if self.size is None else str(self.size)]
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """A UTF-8 metadata file; bad bytes or absurd sizes are a SourceError naming file and
+    line, never a traceback."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE + 1)
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read: {exc.strerror}") from exc
+    if len(data) > MAX_FILE:
+        raise SourceError(f"{path}: larger than {MAX_FILE >> 20} MiB; not a metadata file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    if len(text) > MAX_LINE:  # only then can a line be too long
+        for number, line_text in enumerate(text.split("\n"), start=1):
+            if len(line_text) > MAX_LINE:
+                raise SourceError(
+                    f"{path}:{number}: a line of {len(line_text)} characters "
+                    f"(more than {MAX_LINE}); not a metadata file"
+                )
+    return text
+
+
+def read_record(path: str | os.PathLike[str]) -> list[RecordEntry]:
     """The entries of a RECORD file; a malformed row is a SourceError naming path and line."""
+    text = read_text(path)
     entries = []
-    text = path.read_text(encoding="utf-8")
-    for number, row in enumerate(parse_record_file(text.splitlines()), start=1):
-        try:
-            entries.append(RecordEntry.from_elements(*row))
-        except (InvalidRecordEntry, TypeError) as exc:
-            raise SourceError(f"{path}:{number}: invalid RECORD row {row!r}: {exc}") from exc
+    reader = csv.reader(text.splitlines(), strict=True)
+    try:
+        for number, row in enumerate(reader, start=1):
+            if not row:
+                continue
+            try:
+                entries.append(RecordEntry.from_row(row))
+            except ValueError as exc:
+                raise SourceError(f"{path}:{number}: invalid RECORD row {row!r}: {exc}") from exc
+    except csv.Error as exc:
+        raise SourceError(f"{path}:{reader.line_num}: not a CSV row: {exc}") from exc
     return entries
 
 
@@ -63,23 +140,24 @@ def hash_stream(stream: BinaryIO, algorithm: str, sink: BinaryIO | None = None) 
     return _encoded(raw), size
 
 
-def check(path: str | Path, expected: RecordEntry, digest: str, size: int) -> None:
+def check(path: str | os.PathLike[str], expected: RecordEntry, digest: str, size: int) -> None:
     """Raise VerificationError unless ``digest``/``size`` match what RECORD promises."""
     if expected.hash_ is not None and expected.hash_.value != digest:
         raise VerificationError(
             f"{path}: content does not match its RECORD hash "
-            f"({expected.hash_.name}={expected.hash_.value}); the environment was modified"
+            f"({expected.hash_.name}={expected.hash_.value}); the file was changed after "
+            "installation (pass --no-verify to carry it as it is)"
         )
     if expected.size is not None and expected.size != size:
         raise VerificationError(
-            f"{path}: size {size} does not match its RECORD size {expected.size}"
+            f"{path}: size {size} does not match its RECORD size {expected.size} "
+            "(pass --no-verify to carry it as it is)"
         )
 
 
 def render_record(entries: Iterable[RecordEntry]) -> bytes:
-    """RECORD bytes for ``entries`` (sorted by path, as installer writes them)."""
-    stream = construct_record_file((Scheme("purelib"), entry) for entry in entries)
-    try:
-        return stream.read()
-    finally:
-        stream.close()
+    """RECORD bytes for ``entries``: one row each, sorted by path, ``\n`` line ends."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=",", quotechar='"', lineterminator="\n")
+    writer.writerows(entry.row() for entry in sorted(entries, key=lambda e: e.path))
+    return out.getvalue().encode("utf-8")

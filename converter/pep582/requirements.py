@@ -1,11 +1,12 @@
-"""Requirements files, resolved and fetched by pip for the target interpreter.
+"""Requirements, resolved and fetched by pip for the target interpreter.
 
 We never parse a requirements file: it goes to pip as ``-r``, so nested files,
 constraints, hashes, markers, extras, URLs, local paths and index options all mean what
 pip says. pip runs once with ``--dry-run --report`` for the target interpreter
-(``pip --python``); wheels it reports as local files are used as they are (their hashes
-checked), and everything else (remote files, sdists, directories, VCS) is fetched or
-built by one ``pip wheel --no-deps`` of the exact resolved artifacts.
+(``pip --python``); that resolves only. Fetching is separate: wheels already unpacked in
+our cache (same sha256) need nothing, local wheels are used as they are, and everything
+else is fetched or built by one ``pip wheel --no-deps`` of the exact resolved artifacts,
+through pip, so its configuration (index auth, certificates, proxies) applies.
 """
 
 from __future__ import annotations
@@ -17,19 +18,46 @@ import re
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from packaging.utils import canonicalize_name, parse_wheel_filename
-
 from pep582.errors import ResolutionError, SourceError, VerificationError
-from pep582.install import Artifact
 from pep582.interpreter import Interpreter
 from pep582.records import raw_digest
+from pep582.sources import canonical
 
 MIN_PIP = (22, 3)  # --python and a stable --report
 _PIP_VERSION = re.compile(r"^pip (\d+)\.(\d+)")
+
+
+@dataclass
+class Artifact:
+    """One distribution to install, where it comes from, and what to record about it."""
+
+    name: str
+    version: str
+    url: str = ""  # where pip or the lock found it
+    hashes: dict[str, str] = field(default_factory=dict)  # algorithm → hex digest
+    requested: bool = False
+    direct_url: dict[str, Any] | None = None  # PEP 610, when requested by URL or path
+    wheel: Path | None = None  # a local wheel file, once known
+    pin: str = ""  # a requirement line naming exactly this artifact (for pip wheel)
+
+    @property
+    def key(self) -> str:
+        return canonical(self.name)
+
+    @property
+    def is_wheel(self) -> bool:
+        """Whether the resolved file is itself a wheel (else pip builds one from it)."""
+        return urlsplit(self.url).path.endswith(".whl")
+
+    @property
+    def sha256(self) -> str | None:
+        """The wheel's sha256, when the resolved file is a wheel and its hash is known."""
+        return self.hashes.get("sha256") if self.is_wheel else None
 
 
 def pip_command(interpreter: Interpreter) -> list[str]:
@@ -48,15 +76,30 @@ def pip_command(interpreter: Interpreter) -> list[str]:
     return [sys.executable, "-m", "pip", "--python", str(interpreter.executable)]
 
 
-def run_pip(command: list[str], what: str) -> str:
-    """Run pip; on failure raise one line plus pip's own explanation."""
+def pip_version() -> tuple[int, int]:
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "--version"], capture_output=True, text=True, check=False
+    ).stdout
+    match = _PIP_VERSION.match(out)
+    return (int(match[1]), int(match[2])) if match else (0, 0)
+
+
+def run_pip(command: list[str], what: str, show_progress: bool = False) -> str:
+    """Run pip; on failure raise one line plus pip's own explanation.
+
+    With ``show_progress`` pip's own progress goes to our stderr (a terminal only).
+    """
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    stderr = None if show_progress else subprocess.PIPE
+    proc = subprocess.run(
+        command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, check=False
+    )
     if proc.returncode != 0:
-        unreachable = any(word in proc.stderr for word in _NETWORK)
+        errors = proc.stderr or ""
+        unreachable = any(word in errors for word in _NETWORK)
         cause = " (an index or find-links location could not be reached)" if unreachable else ""
-        raise ResolutionError(f"pip could not {what}{cause}:\n{explain(proc.stderr)}")
-    return proc.stdout
+        raise ResolutionError(f"pip could not {what}{cause}:\n{explain(errors)}")
+    return str(proc.stdout)
 
 
 _NETWORK = (
@@ -111,13 +154,15 @@ def index_options(
 
 
 def resolve(
-    requirements: Path, interpreter: Interpreter, options: list[str], workdir: Path
+    requirements: list[str],
+    interpreter: Interpreter,
+    options: list[str],
+    workdir: Path,
+    what: str,
+    show_progress: bool = False,
 ) -> list[Artifact]:
-    """The wheels to install for ``requirements`` on ``interpreter``, resolved by pip.
-
-    Wheels pip has to fetch or build are written to ``workdir``, which must outlive the
-    installation.
-    """
+    """What pip resolves ``requirements`` (pip arguments: ``-r FILE``, specifiers,
+    ``-c FILE``) to for ``interpreter``; nothing is downloaded or built."""
     pip = pip_command(interpreter)
     report_path = workdir / "report.json"
     run_pip(
@@ -130,124 +175,100 @@ def resolve(
             "--report",
             str(report_path),
             *options,
-            "-r",
-            str(requirements),
+            *requirements,
         ],
-        f"resolve {requirements}",
+        f"resolve {what}",
+        show_progress,
     )
     report = json.loads(report_path.read_text(encoding="utf-8"))
     items: list[dict[str, Any]] = report.get("install", [])
-    artifacts, to_build = [], []
-    for item in items:
-        artifact = _from_report(item, requirements)
-        if artifact is None:
-            to_build.append(item)
-        else:
-            artifacts.append(artifact)
-    if to_build:
-        artifacts.extend(_build(to_build, pip, options, workdir, requirements))
-    return sorted(artifacts, key=lambda a: canonicalize_name(a.name))
+    return sorted((_artifact(item, what) for item in items), key=lambda a: a.key)
 
 
-def _from_report(item: dict[str, Any], requirements: Path) -> Artifact | None:
-    """An artifact for a local wheel pip chose, or None when pip must fetch or build it."""
-    info = item.get("download_info", {})
-    if info.get("dir_info", {}).get("editable"):
-        raise SourceError(
-            f"{requirements} asks for an editable install of {info.get('url')}; "
-            "pep582-migrate installs wheels only: drop -e to install a copy, or run "
-            "`python -m pip install --prefix __pypackages__ -e PATH` afterwards"
-        )
-    parts = urlsplit(info.get("url", ""))
-    if parts.scheme != "file" or not parts.path.endswith(".whl") or "archive_info" not in info:
-        return None
-    wheel = Path(unquote(parts.path))
-    _check_hashes(wheel, info["archive_info"])
-    return _artifact(item, wheel, str(wheel))
-
-
-def _artifact(item: dict[str, Any], wheel: Path, origin: str) -> Artifact:
-    """The artifact pip's report ``item`` describes, with its wheel at ``wheel``."""
+def _artifact(item: dict[str, Any], what: str) -> Artifact:
     info = item.get("download_info", {})
     meta = item.get("metadata", {})
-    return Artifact(
+    if info.get("dir_info", {}).get("editable"):
+        raise SourceError(
+            f"{what} asks for an editable install of {info.get('url')}; "
+            "pep582 installs wheels only: drop -e to install a copy, or run "
+            "`python -m pip install --prefix __pypackages__ -e PATH` afterwards"
+        )
+    archive = info.get("archive_info") or {}
+    hashes = dict(archive.get("hashes") or {})
+    if not hashes and archive.get("hash"):
+        algorithm, _, value = archive["hash"].partition("=")
+        hashes[algorithm] = value
+    artifact = Artifact(
         name=meta.get("name", ""),
         version=meta.get("version", ""),
-        wheel=wheel,
+        url=info.get("url", ""),
+        hashes=hashes,
         requested=bool(item.get("requested")),
         direct_url=info if item.get("is_direct") else None,
-        origin=origin,
     )
+    artifact.pin = pin(artifact.name, info)
+    parts = urlsplit(artifact.url)
+    if parts.scheme == "file" and parts.path.endswith(".whl") and "archive_info" in info:
+        artifact.wheel = Path(unquote(parts.path))
+    return artifact
 
 
-def _check_hashes(path: Path, archive_info: dict[str, Any]) -> None:
-    hashes = dict(archive_info.get("hashes") or {})
-    if not hashes and archive_info.get("hash"):
-        name, _, value = archive_info["hash"].partition("=")
-        hashes[name] = value
-    check_hashes(path, hashes, "what pip resolved")
+def pin(name: str, direct_url: dict[str, Any]) -> str:
+    """A requirement line naming exactly the artifact a PEP 610 ``direct_url`` (or pip's
+    ``download_info``, the same shape) describes: VCS commit, subdirectory, hashes."""
+    url = direct_url["url"]
+    fragment = ""
+    if direct_url.get("subdirectory"):
+        fragment = f"#subdirectory={direct_url['subdirectory']}"
+    if "vcs_info" in direct_url:
+        vcs = direct_url["vcs_info"]
+        return f"{name} @ {vcs['vcs']}+{url}@{vcs['commit_id']}{fragment}"
+    hashes = (direct_url.get("archive_info") or {}).get("hashes") or {}
+    line = f"{name} @ {url}{fragment}"
+    return line + "".join(f" --hash={algo}:{value}" for algo, value in sorted(hashes.items()))
 
 
-def check_hashes(path: Path, hashes: dict[str, str], promised_by: str) -> None:
-    """Raise VerificationError unless ``path`` matches every known hash in ``hashes``."""
-    for name, value in hashes.items():
-        if name not in hashlib.algorithms_guaranteed:
-            continue
+def check_hashes(path: Path, hashes: dict[str, str], promised_by: str) -> str:
+    """Raise VerificationError unless ``path`` matches every hash in ``hashes`` that
+    hashlib can compute; at least one must be computable. Returns the file's sha256."""
+    usable = {n: v for n, v in hashes.items() if n in hashlib.algorithms_guaranteed}
+    if hashes and not usable:
+        raise SourceError(
+            f"{promised_by} gives {path.name} only hashes this toolkit cannot check "
+            f"({', '.join(sorted(hashes))}); add a sha256"
+        )
+    digests: dict[str, str] = {}
+    for name in {"sha256", *usable}:
         with open(path, "rb") as handle:
-            actual = raw_digest(handle, name)[0].hex()
-        if actual != value:
+            digests[name] = raw_digest(handle, name)[0].hex()
+    for name, value in usable.items():
+        if digests[name] != value.lower():
             raise VerificationError(
-                f"{path}: {name} {actual} does not match {promised_by} ({value})"
+                f"{path}: {name} {digests[name]} does not match {promised_by} ({value})"
             )
+    return digests["sha256"]
 
 
-def _pin(item: dict[str, Any]) -> str:
-    """A requirement line that names exactly the artifact pip resolved."""
-    info = item["download_info"]
-    name = item["metadata"]["name"]
-    url = info["url"]
-    if "vcs_info" in info:
-        vcs = info["vcs_info"]
-        return f"{name} @ {vcs['vcs']}+{url}@{vcs['commit_id']}"
-    line = f"{name} @ {url}"
-    hashes = (info.get("archive_info") or {}).get("hashes") or {}
-    return line + "".join(f" --hash={algo}:{value}" for algo, value in hashes.items())
-
-
-def _build(
-    items: list[dict[str, Any]],
-    pip: list[str],
-    options: list[str],
-    workdir: Path,
-    requirements: Path,
-) -> list[Artifact]:
-    """Let pip fetch or build wheels for exactly these resolved artifacts."""
-    pinned = [_artifact(item, Path(), item["download_info"]["url"]) for item in items]
-    return build_wheels(
-        pinned,
-        [_pin(item) for item in items],
-        pip,
-        options,
-        workdir,
-        f"build wheels for {requirements}",
-    )
-
-
-def build_wheels(
+def fetch(
     artifacts: list[Artifact],
-    pins: list[str],
-    pip: list[str],
+    interpreter: Interpreter,
     options: list[str],
     workdir: Path,
     what: str,
-) -> list[Artifact]:
-    """One ``pip wheel --no-deps`` of ``pins``; fills in each artifact's wheel path."""
+    show_progress: bool = False,
+) -> None:
+    """Give every artifact that needs one a local wheel: one ``pip wheel --no-deps`` of
+    the exact pins (downloads go through pip; sdists, directories and VCS are built)."""
+    needed = [a for a in artifacts if a.wheel is None]
+    if not needed:
+        return
     pins_file = workdir / "pins.txt"
-    pins_file.write_text("\n".join(pins) + "\n", encoding="utf-8")
+    pins_file.write_text("\n".join(a.pin for a in needed) + "\n", encoding="utf-8")
     wheel_dir = workdir / "wheels"
     run_pip(
         [
-            *pip,
+            *pip_command(interpreter),
             "wheel",
             "--no-deps",
             "--quiet",
@@ -257,15 +278,58 @@ def build_wheels(
             "-r",
             str(pins_file),
         ],
-        what,
+        f"fetch or build the wheels for {what}",
+        show_progress,
     )
     built = {}
     for wheel in wheel_dir.glob("*.whl"):
-        name, _, _, _ = parse_wheel_filename(wheel.name)
-        built[canonicalize_name(name)] = wheel
-    for artifact in artifacts:
-        found = built.get(canonicalize_name(artifact.name))
+        built[canonical(wheel.name.split("-")[0])] = wheel
+    for artifact in needed:
+        found = built.get(artifact.key)
         if found is None:
-            raise ResolutionError(f"pip built no wheel for {artifact.name} ({artifact.origin})")
+            raise ResolutionError(f"pip produced no wheel for {artifact.name} ({artifact.url})")
         artifact.wheel = found
-    return artifacts
+
+
+# -- pyproject.toml -----------------------------------------------------------------------
+
+
+def pyproject_requirements(
+    path: Path, extras: Sequence[str], groups: Sequence[str], with_project: bool
+) -> list[str]:
+    """pip arguments for a project's ``[project].dependencies``, the chosen optional
+    extras and PEP 735 dependency groups (pip's ``--group`` where it has one), without
+    the project itself unless ``with_project``."""
+    from pep582.tomlfiles import load_toml
+
+    data = load_toml(path)
+    project = data.get("project")
+    if not isinstance(project, dict):
+        raise SourceError(f"{path}: no [project] table; nothing to install")
+    name = project.get("name", path.parent.name)
+    optional = project.get("optional-dependencies") or {}
+    for extra in extras:
+        if canonical(extra) not in {canonical(k) for k in optional}:
+            raise SourceError(f"{path}: [project.optional-dependencies] has no extra {extra!r}")
+    if with_project:
+        spec = f"{path.parent}" + (f"[{','.join(extras)}]" if extras else "")
+        arguments = [spec]
+    else:
+        arguments = [str(d) for d in project.get("dependencies") or []]
+        for extra in extras:
+            key = next(k for k in optional if canonical(k) == canonical(extra))
+            arguments += [str(d) for d in optional[key]]
+    if groups:
+        declared = data.get("dependency-groups") or {}
+        for group in groups:
+            if group not in declared:
+                raise SourceError(f"{path}: [dependency-groups] has no group {group!r}")
+        if pip_version() >= (25, 1):
+            arguments += [f"--group={path}:{g}" for g in groups]
+        else:
+            from packaging.dependency_groups import resolve_dependency_groups
+
+            arguments += list(resolve_dependency_groups(declared, *groups))
+    if not arguments:
+        raise SourceError(f"{path}: {name} declares no dependencies to install")
+    return arguments

@@ -1,12 +1,13 @@
-"""Reading what people have: a virtual environment or a ``__pypackages__`` (either layout).
+"""Reading what people have: a venv, a ``__pypackages__`` (either layout), an unpacked wheel.
 
 A source is described like a scheme (site directories, scripts, include, data) plus the
 facts of its interpreter, and holds an inventory of installed distributions. Nothing here
-writes anything.
+writes anything, and nothing follows a link out of the source.
 """
 
 from __future__ import annotations
 
+import configparser
 import functools
 import json
 import os
@@ -14,14 +15,12 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
-
-from installer.records import RecordEntry
-from installer.utils import parse_entrypoints, parse_metadata_file
+from typing import Any, Literal
 
 from pep582.errors import InterpreterError, SourceError
-from pep582.interpreter import probe_facts
-from pep582.records import read_record
+from pep582.interpreter import probe_facts_later
+from pep582.names import check_component
+from pep582.records import RecordEntry, read_record, read_text
 from pep582.scheme import InterpreterFacts, Layout, scheme_for
 from pep582.startup import DIRNAME
 
@@ -31,8 +30,14 @@ VERSION = re.compile(r"^(\d+)\.(\d+)")
 VERSION_KEYS = ("version", "version_info", "python-version")
 # Files a venv tool puts in site-packages that belong to no distribution.
 SCAFFOLDING = frozenset({"_virtualenv.py", "_virtualenv.pth"})
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
-SourceKind = Literal["venv", "pypackages"]
+SourceKind = Literal["venv", "pypackages", "wheel"]
+
+
+def canonical(name: str) -> str:
+    """PEP 503 normalised distribution name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass
@@ -58,7 +63,19 @@ class Distribution:
     entry_points: list[EntryPoint] = field(default_factory=list)
     editable: bool = False
     requested: bool = False
+    installer: str = ""
+    requires: list[str] = field(default_factory=list)  # canonical names of Requires-Dist
+    direct_url: dict[str, Any] | None = None
     link_file: Path | None = None  # the .egg-link file for legacy editables
+    origin: str = ""  # where it came from (a wheel's location), for reports
+
+    @property
+    def key(self) -> str:
+        return canonical(self.name)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}"
 
     @functools.cached_property
     def owned_files(self) -> list[str]:
@@ -72,7 +89,7 @@ class Source:
     """A place installed distributions are read from, described like a scheme."""
 
     kind: SourceKind
-    path: Path  # the venv, or the __pypackages__ directory
+    path: Path  # the venv, the __pypackages__ directory, or the unpacked wheel
     facts: InterpreterFacts
     site_dirs: list[Path]
     scripts: Path
@@ -81,10 +98,13 @@ class Source:
     layout: Layout | None = None  # for a __pypackages__ source
     base_executable: str | None = None  # the interpreter new scripts should name
     system_site: bool = False
+    created: float | None = None  # a venv's creation time (pyvenv.cfg's mtime)
     notes: list[str] = field(default_factory=list)
     distributions: list[Distribution] = field(default_factory=list)
 
     def describe(self) -> str:
+        if self.kind == "wheel":
+            return ", ".join(d.origin or d.label for d in self.distributions)
         what = "virtual environment" if self.kind == "venv" else f"{self.layout} __pypackages__"
         return f"{what} {self.path} ({self.facts.describe()})"
 
@@ -92,14 +112,14 @@ class Source:
 def read_pyvenv_cfg(path: Path) -> dict[str, str]:
     """``key = value`` lines of pyvenv.cfg (keys lower-cased, as venv and virtualenv write)."""
     config = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in read_text(path).splitlines():
         key, sep, value = line.partition("=")
         if sep:
             config[key.strip().lower()] = value.strip()
     return config
 
 
-def detect(path: Path, python: str | None = None) -> list[Source]:
+def detect(path: Path) -> list[Source]:
     """Recognise ``path`` as a venv or a ``__pypackages__``; raise SourceError otherwise."""
     if not path.exists():
         raise SourceError(f"{path} does not exist")
@@ -108,14 +128,16 @@ def detect(path: Path, python: str | None = None) -> list[Source]:
     if path.is_dir() and path.name != DIRNAME and (path / DIRNAME).is_dir():
         path = path / DIRNAME
     if path.is_dir() and path.name == DIRNAME:
-        return read_pypackages(path, python)
+        return read_pypackages(path)
     raise SourceError(
         f"{path} is not a virtual environment (no pyvenv.cfg) nor a {DIRNAME} directory; "
-        "pep582-migrate reads a venv, a __pypackages__, a requirements file or a pylock.toml"
+        "pep582-migrate reads a venv, a __pypackages__, a requirements file, a "
+        "pyproject.toml or a pylock.toml"
     )
 
 
-def _facts_from_site_name(name: str) -> InterpreterFacts | None:
+def facts_from_site_name(name: str) -> InterpreterFacts | None:
+    """``python3.12`` → CPython 3.12, ``pypy3.10`` → PyPy 3.10, ``python3.13t`` → 3.13t."""
     match = SITE_NAME.match(name)
     if not match:
         return None
@@ -127,20 +149,26 @@ def _facts_from_site_name(name: str) -> InterpreterFacts | None:
 
 
 def read_venv(venv: Path) -> Source:
-    """Describe a POSIX virtual environment (venv, virtualenv, uv) and inventory it."""
-    venv = venv.absolute()
+    """Describe a POSIX virtual environment (venv, virtualenv, uv) and inventory it.
+
+    The layout facts come from the environment's files (site directory name, platlibdir,
+    pyvenv.cfg); its interpreter is started in the background to confirm them while the
+    inventory is read.
+    """
+    venv = Path(os.path.realpath(venv))
     config = read_pyvenv_cfg(venv / "pyvenv.cfg")
     if (venv / "Lib" / "site-packages").is_dir() and not (venv / "lib").is_dir():
         raise SourceError(f"{venv} is a Windows virtual environment; migrate it on Windows")
+    confirm = probe_facts_later(venv / "bin" / "python")
     sites = sorted(
         {p.resolve(): p for p in venv.glob("lib*/*/site-packages") if p.is_dir()}.values()
     )
-    named = [(p, _facts_from_site_name(p.parent.name)) for p in sites]
-    named = [(p, f) for p, f in named if f is not None]
-    if len(named) != 1:
-        found = ", ".join(str(p.relative_to(venv)) for p in sites) or "none"
-        raise SourceError(f"{venv}: expected one lib/pythonX.Y/site-packages, found {found}")
-    site_dir, site_facts = named[0]
+    named = [(p, facts_from_site_name(p.parent.name)) for p in sites]
+    found = [(p, f) for p, f in named if f is not None]
+    if len(found) != 1:
+        listed = ", ".join(str(p.relative_to(venv)) for p in sites) or "none"
+        raise SourceError(f"{venv}: expected one lib/pythonX.Y/site-packages, found {listed}")
+    site_dir, site_facts = found[0]
     assert site_facts is not None
     disagreements = []
     for key in VERSION_KEYS:  # venv, virtualenv and uv each write some of these
@@ -156,26 +184,15 @@ def read_venv(venv: Path) -> Source:
             f"pyvenv.cfg says {cfg_impl}, {site_dir.relative_to(venv)} says "
             f"{site_facts.implementation}"
         )
-    notes = []
-    facts = site_facts
-    try:
-        running = probe_facts(venv / "bin" / "python")
-    except InterpreterError as exc:
-        notes.append(f"the venv's interpreter does not run ({exc}); platlibdir taken as 'lib'")
-    else:
-        if running.version_tag != site_facts.version_tag:
-            disagreements.append(
-                f"bin/python is {running.version_tag}, {site_dir.relative_to(venv)} says "
-                f"{site_facts.version_tag}"
-            )
-        if running.implementation != site_facts.implementation:
-            disagreements.append(
-                f"bin/python is {running.implementation}, site-packages says "
-                f"{site_facts.implementation}"
-            )
-        facts = running
-    if disagreements:
-        raise SourceError(f"{venv}: the environment's facts disagree: {'; '.join(disagreements)}")
+    lib64 = venv / "lib64"
+    platlibdir = "lib64" if lib64.is_dir() and not lib64.is_symlink() else "lib"
+    facts = InterpreterFacts(
+        site_facts.implementation,
+        site_facts.version,
+        site_facts.freethreaded,
+        platlibdir,
+        abiflags="t" if site_facts.freethreaded else "",
+    )
     source = Source(
         kind="venv",
         path=venv,
@@ -184,22 +201,39 @@ def read_venv(venv: Path) -> Source:
         scripts=venv / "bin",
         include=venv / "include" / "site" / site_dir.parent.name,
         data=venv,
-        base_executable=_base_executable(config, facts),
         system_site=config.get("include-system-site-packages", "false").lower() == "true",
-        notes=notes,
+        created=(venv / "pyvenv.cfg").stat().st_mtime,
     )
     source.distributions = inventory(site_dir)
+    try:
+        running = confirm()
+    except InterpreterError as exc:
+        source.notes.append(f"the venv's interpreter does not run ({exc})")
+    else:
+        if running.version_tag != facts.version_tag:
+            disagreements.append(
+                f"bin/python is {running.version_tag}, {site_dir.relative_to(venv)} says "
+                f"{facts.version_tag}"
+            )
+        if running.implementation != facts.implementation:
+            disagreements.append(
+                f"bin/python is {running.implementation}, site-packages says "
+                f"{facts.implementation}"
+            )
+        source.facts = running
+    if disagreements:
+        raise SourceError(f"{venv}: the environment's facts disagree: {'; '.join(disagreements)}")
+    source.base_executable = base_executable(config, source.facts)
     return source
 
 
-def _base_executable(config: dict[str, str], facts: InterpreterFacts) -> str | None:
+def base_executable(config: dict[str, str], facts: InterpreterFacts) -> str | None:
     """The real interpreter behind a venv, from pyvenv.cfg, if it still exists."""
     candidates = [config.get("executable"), config.get("base-executable")]
     home = config.get("home")
     if home:
-        short = f"{facts.version[0]}.{facts.version[1]}{'t' if facts.freethreaded else ''}"
-        stem = "pypy" if facts.implementation == "pypy" else "python"
-        for name in (f"{stem}{short}", f"{stem}{facts.version[0]}", stem):
+        stem = facts.command.removesuffix(facts.version_tag)
+        for name in (facts.command, f"{stem}{facts.version[0]}", stem):
             candidates.append(os.path.join(home, name))
     for candidate in candidates:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
@@ -207,12 +241,12 @@ def _base_executable(config: dict[str, str], facts: InterpreterFacts) -> str | N
     return None
 
 
-def read_pypackages(root: Path, python: str | None = None) -> list[Source]:
+def read_pypackages(root: Path) -> list[Source]:
     """Describe each interpreter version found in a ``__pypackages__`` (either layout)."""
-    root = root.absolute()
+    root = Path(os.path.realpath(root))
     sources = []
     for lib_dir in sorted(root.glob("lib/*/site-packages")):
-        facts = _facts_from_site_name(lib_dir.parent.name)
+        facts = facts_from_site_name(lib_dir.parent.name)
         if facts is None:
             continue
         platlib = [
@@ -227,16 +261,16 @@ def read_pypackages(root: Path, python: str | None = None) -> list[Source]:
                 facts.freethreaded,
                 platlib[0].parent.parent.name,
             )
-        sources.append(_pypackages_source(root, facts, "pep582", python))
+        sources.append(_pypackages_source(root, facts, "pep582"))
     for version_dir in sorted(root.iterdir()):
         match = PDM_NAME.match(version_dir.name)
-        if match and (version_dir / "lib").is_dir():
+        if match and (version_dir / "lib").is_dir() and not version_dir.is_symlink():
             facts = InterpreterFacts(
                 version=(int(match["major"]), int(match["minor"])),
                 freethreaded=bool(match["t"]),
                 platform_suffix=match["suffix"] or "",
             )
-            sources.append(_pypackages_source(root, facts, "pdm", python))
+            sources.append(_pypackages_source(root, facts, "pdm"))
     if not sources:
         raise SourceError(
             f"{root} holds no lib/pythonX.Y/site-packages (PEP 582 layout) "
@@ -245,9 +279,7 @@ def read_pypackages(root: Path, python: str | None = None) -> list[Source]:
     return sources
 
 
-def _pypackages_source(
-    root: Path, facts: InterpreterFacts, layout: Layout, python: str | None
-) -> Source:
+def _pypackages_source(root: Path, facts: InterpreterFacts, layout: Layout) -> Source:
     scheme = scheme_for(root.parent, facts, layout)
     source = Source(
         kind="pypackages",
@@ -258,16 +290,40 @@ def _pypackages_source(
         include=Path(scheme.include),
         data=Path(scheme.data),
         layout=layout,
-        base_executable=python or _python_on_machine(facts),
     )
     for site_dir in source.site_dirs:
         source.distributions.extend(inventory(site_dir))
+    source.base_executable = _recorded_interpreter(source)
     return source
 
 
-def _python_on_machine(facts: InterpreterFacts) -> str | None:
-    stem = "pypy" if facts.implementation == "pypy" else "python"
-    return shutil.which(f"{stem}{facts.version_tag}")
+_SHEBANG = re.compile(rb"^#!(/\S+)")
+
+
+def _recorded_interpreter(source: Source) -> str | None:
+    """The interpreter the tree's own console scripts name, if it still exists.
+
+    A PDM tree's scripts name the base interpreter it was built for: keep naming it.
+    """
+    names = {ep.name for d in source.distributions for ep in d.entry_points}
+    for name in sorted(names):
+        script = source.scripts / name
+        try:
+            with open(script, "rb") as handle:
+                first = handle.readline(4096)
+        except OSError:
+            continue
+        match = _SHEBANG.match(first)
+        if match:
+            executable = os.fsdecode(match.group(1))
+            if os.path.isfile(executable) and os.access(executable, os.X_OK):
+                return executable
+    return None
+
+
+def python_on_machine(facts: InterpreterFacts, path: str | None = None) -> str | None:
+    """``pythonX.Y`` (or ``pypyX.Y``) on PATH, if there is one."""
+    return shutil.which(facts.command, path=path)
 
 
 def inventory(site_dir: Path) -> list[Distribution]:
@@ -275,43 +331,79 @@ def inventory(site_dir: Path) -> list[Distribution]:
     found = []
     for entry in sorted(os.scandir(site_dir), key=lambda e: e.name):
         path = Path(entry.path)
-        if entry.name.endswith(".dist-info") and entry.is_dir():
-            found.append(_read_dist_info(path, site_dir))
+        if entry.name.endswith(".dist-info"):
+            if entry.is_symlink():
+                raise SourceError(
+                    f"{path} is a symbolic link; a distribution's metadata must be a real "
+                    "directory inside the environment"
+                )
+            if entry.is_dir():
+                found.append(read_dist_info(path, site_dir))
         elif entry.name.endswith(".egg-info"):
             found.append(_read_egg_info(path, site_dir, "egg-info"))
-        elif entry.name.endswith(".egg-link") and entry.is_file():
+        elif entry.name.endswith(".egg-link") and entry.is_file(follow_symlinks=False):
             linked = _read_egg_link(path, site_dir)
             if linked is not None:
                 found.append(linked)
     return found
 
 
-def _name_version(metadata_file: Path, fallback: str) -> tuple[str, str]:
-    try:
-        metadata = parse_metadata_file(metadata_file.read_text(encoding="utf-8"))
-    except OSError:
-        metadata = None
-    if metadata is not None and metadata.get("Name"):
-        return str(metadata["Name"]), str(metadata.get("Version", ""))
+def read_headers(path: Path) -> dict[str, list[str]]:
+    """The RFC 822 headers of METADATA / PKG-INFO (the body is not needed here)."""
+    headers: dict[str, list[str]] = {}
+    for line in read_text(path).splitlines():
+        if not line.strip():
+            break
+        if line[0] in " \t":
+            continue  # a folded continuation line
+        key, sep, value = line.partition(":")
+        if sep:
+            headers.setdefault(key.strip().lower(), []).append(value.strip())
+    return headers
+
+
+def _name_version(metadata_file: Path, fallback: str) -> tuple[str, str, list[str]]:
+    headers = read_headers(metadata_file) if metadata_file.is_file() else {}
+    requires = [
+        canonical(match.group(1))
+        for value in headers.get("requires-dist", [])
+        if "extra" not in value.partition(";")[2]  # only with an extra: not needed as is
+        and (match := _REQUIREMENT_NAME.match(value))
+    ]
+    if headers.get("name"):
+        return headers["name"][0], headers.get("version", [""])[0], requires
     name, _, version = fallback.partition("-")
-    return name, version.split("-py")[0]
+    return name, version.split("-py")[0], requires
 
 
-def _entry_points(meta_dir: Path) -> list[EntryPoint]:
+def _entry_points(meta_dir: Path, label: str) -> list[EntryPoint]:
     path = meta_dir / "entry_points.txt"
     if not path.is_file():
         return []
+    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
-        return [
-            EntryPoint(name, module, attr, section)
-            for name, module, attr, section in parse_entrypoints(path.read_text("utf-8"))
-        ]
-    except Exception as exc:
-        raise SourceError(f"{path}: cannot parse entry points: {exc}") from exc
+        parser.read_string(read_text(path), source=str(path))
+    except configparser.Error as exc:
+        raise SourceError(f"{path}: not an entry points file: {exc}") from exc
+    found = []
+    for section, kind in (("console_scripts", "console"), ("gui_scripts", "gui")):
+        if not parser.has_section(section):
+            continue
+        for name, value in parser.items(section):
+            module, colon, attr = value.partition(":")
+            attr = attr.split("[")[0].strip()  # extras in brackets are not part of the target
+            if not colon or not module.strip() or not attr:
+                raise SourceError(f"{path}: [{section}] {name} = {value!r} is not module:attr")
+            check_component(name, f"{path}: {kind} script of {label}")
+            found.append(EntryPoint(name, module.strip(), attr, kind))
+    return found
 
 
-def _read_dist_info(meta_dir: Path, site_dir: Path) -> Distribution:
-    name, version = _name_version(meta_dir / "METADATA", meta_dir.name[: -len(".dist-info")])
+def read_dist_info(meta_dir: Path, site_dir: Path) -> Distribution:
+    name, version, requires = _name_version(
+        meta_dir / "METADATA", meta_dir.name[: -len(".dist-info")]
+    )
     record_file = meta_dir / "RECORD"
     dist = Distribution(
         name=name,
@@ -320,16 +412,21 @@ def _read_dist_info(meta_dir: Path, site_dir: Path) -> Distribution:
         kind="dist-info",
         site_dir=site_dir,
         record=read_record(record_file) if record_file.is_file() else None,
-        entry_points=_entry_points(meta_dir),
+        entry_points=_entry_points(meta_dir, f"{name} {version}"),
         requested=(meta_dir / "REQUESTED").exists(),
+        requires=requires,
     )
+    installer = meta_dir / "INSTALLER"
+    if installer.is_file():
+        dist.installer = read_text(installer).strip()
     direct_url = meta_dir / "direct_url.json"
     if direct_url.is_file():
         try:
-            info = json.loads(direct_url.read_text(encoding="utf-8"))
-            dist.editable = bool(info.get("dir_info", {}).get("editable"))
+            dist.direct_url = json.loads(read_text(direct_url))
         except ValueError as exc:
             raise SourceError(f"{direct_url}: not valid JSON: {exc}") from exc
+        info = dist.direct_url.get("dir_info", {}) if isinstance(dist.direct_url, dict) else {}
+        dist.editable = bool(info.get("editable"))
     return dist
 
 
@@ -337,18 +434,19 @@ def _read_egg_info(
     meta_dir: Path, site_dir: Path, kind: Literal["egg-info", "egg-link"]
 ) -> Distribution:
     pkg_info = meta_dir / "PKG-INFO" if meta_dir.is_dir() else meta_dir
-    name, version = _name_version(pkg_info, meta_dir.name[: -len(".egg-info")])
+    name, version, requires = _name_version(pkg_info, meta_dir.name[: -len(".egg-info")])
     dist = Distribution(
         name=name, version=version, meta_dir=meta_dir, kind=kind, site_dir=site_dir
     )
+    dist.requires = requires
     if meta_dir.is_dir():
-        dist.entry_points = _entry_points(meta_dir)
+        dist.entry_points = _entry_points(meta_dir, f"{name} {version}")
         listed = meta_dir / "installed-files.txt"
         if listed.is_file():
             base = os.path.relpath(meta_dir, site_dir)
             dist.record = [
                 RecordEntry(os.path.join(base, line.strip()), None, None)
-                for line in listed.read_text(encoding="utf-8").splitlines()
+                for line in read_text(listed).splitlines()
                 if line.strip()
             ]
     return dist
@@ -356,7 +454,7 @@ def _read_egg_info(
 
 def _read_egg_link(link: Path, site_dir: Path) -> Distribution | None:
     """A legacy ``setup.py develop`` install: metadata lives in the source tree."""
-    lines = link.read_text(encoding="utf-8").splitlines()
+    lines = read_text(link).splitlines()
     if not lines:
         raise SourceError(f"{link}:1: empty .egg-link file")
     project = Path(lines[0].strip())

@@ -2,7 +2,8 @@
 
 Everything is built in a directory beside the target and moved into place with one
 rename (or an atomic exchange with the old tree on Linux), so an interruption at any
-moment leaves either the old state or the new one.
+moment leaves either the old state or the new one. The run holds the project's lock from
+planning to publishing; the lock file is never followed through a link.
 """
 
 from __future__ import annotations
@@ -13,78 +14,124 @@ import ctypes.util
 import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
+from pep582 import startup
 from pep582.errors import DestinationError
 from pep582.startup import DIRNAME
 
 Existing = Literal["refuse", "merge", "replace"]
 GITIGNORE = b"*\n"
+STAGE_PREFIX = f".{DIRNAME}.stage-"
+OLD_PREFIX = f".{DIRNAME}.old-"
+
+
+def umask() -> int:
+    """The process umask (read without changing it for longer than one call)."""
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def check_destination(project: Path, existing: Existing) -> None:
+    """Refuse early what a run could not finish: a missing, read-only, untrusted or taken
+    target. The project must pass the trust rule as the startup step would judge it for
+    a script owned by the project's owner."""
+    if not project.is_dir():
+        raise DestinationError(f"project directory {project} does not exist")
+    if not os.access(project, os.W_OK) or not project.stat().st_mode & 0o222:
+        raise DestinationError(f"{project} is not writable")
+    target = project / DIRNAME
+    if target.is_symlink():
+        raise DestinationError(f"{target} is a symlink; point --project at its real place")
+    if target.exists() and existing == "refuse":
+        raise DestinationError(
+            f"{target} already exists; pass --merge to add to it or --replace to replace it"
+        )
+    _, refused = startup.judge(str(target), [], str(project))
+    if refused:
+        raise DestinationError(f"{project} cannot hold a trusted {DIRNAME}: {refused}")
+
+
+def _open_lock(lock_path: Path) -> int:
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(lock_path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DestinationError(f"{lock_path} is a symlink; refusing to follow it") from exc
+        raise DestinationError(f"cannot create {lock_path}: {exc.strerror}") from exc
+    info = os.fstat(fd)
+    owner_ok = os.name != "posix" or info.st_uid == os.geteuid()
+    if not stat.S_ISREG(info.st_mode) or not owner_ok:
+        os.close(fd)
+        raise DestinationError(
+            f"{lock_path} is not a regular file owned by you; remove it and run again"
+        )
+    return fd
 
 
 @contextlib.contextmanager
 def locked(project: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``project``'s ``__pypackages__`` for one run."""
     lock_path = project / f".{DIRNAME}.lock"
+    fd = _open_lock(lock_path)
     try:
-        handle = open(lock_path, "a+b")  # noqa: SIM115 - held for the whole block
-    except OSError as exc:
-        raise DestinationError(f"cannot create {lock_path}: {exc.strerror}") from exc
-    with handle:
         if os.name == "posix":
             import fcntl
 
             busy = f"{project / DIRNAME} is being changed by another run (lock {lock_path})"
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
                 raise DestinationError(busy) from exc
             # The holder unlinks the file when done: a lock on an unlinked file guards
             # nothing, since the next run creates a new one.
             try:
-                current = os.stat(lock_path)
+                current = os.lstat(lock_path)
             except FileNotFoundError:
                 raise DestinationError(busy) from None
-            if not os.path.samestat(current, os.fstat(handle.fileno())):
+            if not os.path.samestat(current, os.fstat(fd)):
                 raise DestinationError(busy)
         try:
             yield
         finally:
             with contextlib.suppress(OSError):
                 lock_path.unlink()
+    finally:
+        os.close(fd)
 
 
-def check_destination(project: Path, existing: Existing) -> None:
-    """Refuse early what a run could not finish: a missing, read-only or taken target."""
-    if not project.is_dir():
-        raise DestinationError(f"project directory {project} does not exist")
-    if not os.access(project, os.W_OK) or not project.stat().st_mode & 0o222:
-        raise DestinationError(f"{project} is not writable")
+def recover(project: Path) -> list[str]:
+    """Undo what a killed run left behind (we hold the lock); say what was done.
+
+    Stages are deleted. An old tree moved aside by a publish without ``renameat2`` is put
+    back when the target is missing (the kill came between the two renames), and deleted
+    only when the target is in place.
+    """
+    done = []
     target = project / DIRNAME
-    if (target.exists() or target.is_symlink()) and existing == "refuse":
-        raise DestinationError(
-            f"{target} already exists; pass --merge to add to it or --replace to replace it"
-        )
-    if target.is_symlink():
-        raise DestinationError(f"{target} is a symlink; point --project at its real place")
-
-
-def remove_leftovers(project: Path) -> None:
-    """Delete stages and old trees that a killed run left behind (we hold the lock)."""
-    for pattern in (f".{DIRNAME}.stage-*", f".{DIRNAME}.old-*"):
-        for leftover in project.glob(pattern):
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
-def new_stage(project: Path) -> Path:
-    return Path(tempfile.mkdtemp(prefix=f".{DIRNAME}.stage-", dir=project))
+    for old in sorted(project.glob(f"{OLD_PREFIX}*")):
+        kept = old / DIRNAME
+        if not target.exists() and kept.is_dir():
+            os.rename(kept, target)
+            done.append(f"recovered {target} from an interrupted run ({old.name})")
+        shutil.rmtree(old, ignore_errors=True)
+    for stage in project.glob(f"{STAGE_PREFIX}*"):
+        shutil.rmtree(stage, ignore_errors=True)
+    return done
 
 
 def clone_tree(source: Path, stage: Path) -> None:
-    """Fill ``stage`` with hard links of ``source`` (copies where links are impossible)."""
+    """Fill ``stage`` with hard links of ``source`` (copies where links are impossible).
+
+    Files in the stage are never written in place afterwards (they would write into the
+    live tree): whatever changes is unlinked and created anew.
+    """
 
     def link_or_copy(src: str, dst: str) -> None:
         try:
@@ -117,45 +164,61 @@ def _exchange(first: Path, second: Path) -> bool:
     raise OSError(err, os.strerror(err), str(first))
 
 
-def publish(stage: Path, project: Path) -> None:
-    """Move ``stage`` into place as ``project/__pypackages__``, replacing any old tree."""
-    target = project / DIRNAME
-    if not (stage / ".gitignore").exists():
-        (stage / ".gitignore").write_bytes(GITIGNORE)
-    if not target.exists():
-        os.rename(stage, target)
-        return
-    if not _exchange(stage, target):
-        old = Path(tempfile.mkdtemp(prefix=f".{DIRNAME}.old-", dir=project))
-        os.rename(target, old / DIRNAME)
-        os.rename(stage, target)
-        shutil.rmtree(old, ignore_errors=True)
-        return
-    shutil.rmtree(stage, ignore_errors=True)  # now holds the old tree
+class Transaction:
+    """One run's hold on a project: the lock, at most one stage, and the publish."""
 
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.target = project / DIRNAME
+        self.stage: Path | None = None
+        self.recovered: list[str] = []
 
-def discard(stage: Path) -> None:
-    shutil.rmtree(stage, ignore_errors=True)
+    def new_stage(self, clone: bool) -> Path:
+        """A fresh stage beside the target (a hard-linked copy of it with ``clone``).
+
+        Its mode follows the umask, as a directory pip or cp creates would.
+        """
+        stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=self.project))
+        self.stage = stage
+        os.chmod(stage, 0o777 & ~umask())
+        if clone and self.target.is_dir():
+            clone_tree(self.target, stage)
+        return stage
+
+    def publish(self, publish_exchange: bool = True) -> None:
+        """Move the stage into place as ``__pypackages__``, replacing any old tree."""
+        stage = self.stage
+        assert stage is not None
+        gitignore = stage / ".gitignore"
+        if not os.path.lexists(gitignore):
+            fd = os.open(gitignore, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(GITIGNORE)
+        if not self.target.exists():
+            os.rename(stage, self.target)
+        elif publish_exchange and _exchange(stage, self.target):
+            shutil.rmtree(stage, ignore_errors=True)  # now holds the old tree
+        else:
+            old = Path(tempfile.mkdtemp(prefix=OLD_PREFIX, dir=self.project))
+            os.rename(self.target, old / DIRNAME)
+            os.rename(stage, self.target)  # a kill before this line: recover() puts it back
+            shutil.rmtree(old, ignore_errors=True)
+        self.stage = None
+
+    def discard(self) -> None:
+        if self.stage is not None:
+            shutil.rmtree(self.stage, ignore_errors=True)
+            self.stage = None
 
 
 @contextlib.contextmanager
-def staged(project: Path, existing: Existing) -> Iterator[Path]:
-    """Yield a stage to fill for ``project/__pypackages__``; publish it if the block ends
-    normally, discard it on any exception (Ctrl-C included).
-
-    The run holds the project's lock throughout; with ``merge`` the stage starts as a
-    hard-linked copy of the current tree.
-    """
+def transaction(project: Path) -> Iterator[Transaction]:
+    """Hold ``project``'s lock for a whole run (plan, stage, publish); on any exception,
+    Ctrl-C included, discard the stage and leave the old tree as it was."""
     with locked(project):
-        check_destination(project, existing)
-        remove_leftovers(project)
-        stage = new_stage(project)
+        txn = Transaction(project)
+        txn.recovered = recover(project)
         try:
-            target = project / DIRNAME
-            if existing == "merge" and target.exists():
-                clone_tree(target, stage)
-            yield stage
-            publish(stage, project)
-        except BaseException:
-            discard(stage)
-            raise
+            yield txn
+        finally:
+            txn.discard()

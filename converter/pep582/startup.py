@@ -331,6 +331,9 @@ def _judge_site_entries(site_dir: str, allowed: "set[int]", script: "str | None"
                 if stat.S_ISLNK(info.st_mode):
                     _judge_named(path, allowed, script, path)
                     continue
+                if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+                    # a FIFO named x.pth would stop site (and us) reading it forever
+                    raise _Verdict(f"{path} is not a regular file or directory")
                 if info.st_uid not in allowed or info.st_mode & 0o022:
                     _judge(path, allowed, script, False)
                 if not first or not stat.S_ISDIR(info.st_mode):

@@ -1,0 +1,187 @@
+"""A content-addressed cache of unpacked wheels: unzip once, hard-link every time after.
+
+A wheel is unpacked by ``installer`` (its RECORD validated first) into a neutral scheme
+(``purelib``, ``platlib``, ``scripts``, ``headers``, ``data``) under a directory named by
+the wheel's sha256, in the user's cache directory. That directory is then read like any
+installed environment and carried into ``__pypackages__`` by the same planner as a venv,
+every file checked against RECORD while it is linked ("verified on use"). Entries appear
+atomically (unpacked beside, renamed into place), so concurrent runs are safe. Console
+scripts are not written into the cache: the planner writes them for the target.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from pep582.errors import DestinationError, SourceError, VerificationError
+from pep582.names import check_component, resolve_inside
+from pep582.records import raw_digest
+from pep582.scheme import InterpreterFacts
+from pep582.sources import Distribution, Source, inventory
+from pep582.startup import foreign_writers
+
+CACHE_ENV = "PEP582_CACHE_DIR"
+LAYOUT_VERSION = "unpacked-v1"
+SCHEME_KEYS = ("purelib", "platlib", "scripts", "headers", "data")
+COMPLETE = ".complete"
+
+
+def cache_root() -> Path:
+    """``$PEP582_CACHE_DIR``, else ``$XDG_CACHE_HOME`` or ``~/.cache``, plus our folder.
+
+    It must belong to the effective user and be writable by nobody else: its files are
+    hard-linked into trees that run at startup.
+    """
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        base = Path(configured)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        base = Path(xdg) if xdg else Path.home() / ".cache"
+        base = base / "pep582-toolkit"
+    root = base / LAYOUT_VERSION
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        info = os.lstat(root)
+    except OSError as exc:
+        raise DestinationError(f"cannot use the wheel cache {root}: {exc.strerror}") from exc
+    if os.name == "posix" and (
+        not stat.S_ISDIR(info.st_mode)
+        or info.st_uid != os.geteuid()
+        or foreign_writers(str(root), info)
+    ):
+        raise DestinationError(
+            f"the wheel cache {root} is not a directory of yours that only you can write; "
+            f"fix it or set {CACHE_ENV}"
+        )
+    return root
+
+
+def sha256_of(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return raw_digest(handle, "sha256")[0].hex()
+
+
+def entry_path(digest: str) -> Path:
+    check_component(digest, "wheel hash")
+    return cache_root() / digest[:2] / digest
+
+
+def cached(digest: str) -> Path | None:
+    """The unpacked wheel with this sha256, if the cache holds it."""
+    entry = entry_path(digest)
+    return entry if (entry / COMPLETE).is_file() else None
+
+
+def evict(digest: str) -> None:
+    """Forget an entry (a file in it was changed: it no longer matches its RECORD)."""
+    entry = entry_path(digest)
+    if entry.exists():
+        parked = Path(tempfile.mkdtemp(prefix=".evicted-", dir=entry.parent))
+        os.rename(entry, parked / "entry")
+        shutil.rmtree(parked, ignore_errors=True)
+
+
+def unpack(wheel: Path, digest: str | None = None) -> tuple[Path, str]:
+    """The cache entry for ``wheel`` (unpacked now if needed) and the wheel's sha256."""
+    digest = digest or sha256_of(wheel)
+    found = cached(digest)
+    if found is not None:
+        return found, digest
+    entry = entry_path(digest)
+    entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    work = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=entry.parent))
+    try:
+        _install_into(wheel, work)
+        (work / COMPLETE).write_text(json.dumps({"wheel": wheel.name}) + "\n")
+        try:
+            os.rename(work, entry)
+        except OSError:
+            if cached(digest) is None:  # not a concurrent run that finished first
+                raise
+            shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return entry, digest
+
+
+def _install_into(wheel: Path, work: Path) -> None:
+    """Unpack ``wheel`` with installer into the neutral scheme under ``work``."""
+    from installer import install
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.records import RecordEntry
+    from installer.sources import WheelFile
+    from installer.utils import Scheme as SchemeName
+
+    class CacheDestination(SchemeDictionaryDestination):
+        """installer's destination, minus console scripts and shebang rewriting (both
+        depend on the target; the planner does them) and with its own path check."""
+
+        def write_script(self, name: str, module: str, attr: str, section: str) -> RecordEntry:
+            check_component(name, f"{wheel.name}: script")
+            return RecordEntry(name, None, None)
+
+        def write_file(
+            self,
+            scheme: SchemeName,
+            path: str | os.PathLike[str],
+            stream: BinaryIO,
+            is_executable: bool,
+        ) -> RecordEntry:
+            where = self.scheme_dict[scheme]
+            if resolve_inside(where, os.fspath(path), where) is None:
+                raise SourceError(f"{wheel.name}: {os.fspath(path)!r} leaves its scheme directory")
+            return self.write_to_fs(scheme, os.fspath(path), stream, is_executable)
+
+    scheme = {key: str(work / key) for key in SCHEME_KEYS}
+    destination = CacheDestination(scheme, interpreter="python", script_kind="posix")
+    try:
+        with WheelFile.open(wheel) as source:
+            try:
+                source.validate_record()
+            except ValueError as exc:
+                issues = getattr(exc, "issues", None) or [str(exc)]
+                raise VerificationError(
+                    f"{wheel.name}: files disagree with the wheel's RECORD: {issues[0]}"
+                    + (f" (and {len(issues) - 1} more)" if len(issues) > 1 else "")
+                ) from exc
+            install(source, destination, additional_metadata={})
+    except (VerificationError, SourceError):
+        raise
+    except Exception as exc:  # installer reports bad wheels with several exception types
+        raise SourceError(f"{wheel.name}: cannot be unpacked: {exc}") from exc
+
+
+def as_source(entry: Path, facts: InterpreterFacts) -> Source:
+    """An unpacked wheel, read like an installed environment for ``facts``."""
+    sites = [entry / "purelib", entry / "platlib"]
+    source = Source(
+        kind="wheel",
+        path=entry,
+        facts=facts,
+        site_dirs=[d for d in sites if d.is_dir()],
+        scripts=entry / "scripts",
+        include=entry / "headers",
+        data=entry / "data",
+    )
+    for site_dir in source.site_dirs:
+        source.distributions.extend(inventory(site_dir))
+    if len(source.distributions) != 1:
+        raise SourceError(f"{entry}: expected one distribution in an unpacked wheel")
+    return source
+
+
+def describe(dist: Distribution) -> str:
+    return dist.origin or dist.label
+
+
+# Keep io imported for installer's stream types on old Pythons' typing.
+_ = io
