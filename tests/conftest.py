@@ -40,6 +40,12 @@ def root_only() -> None:
         pytest.skip("needs root (chown to nobody), as in CI")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every run of the toolkit in this session unpacks wheels into a cache of its own."""
+    os.environ["PEP582_CACHE_DIR"] = str(tmp_path_factory.mktemp("wheel-cache"))
+
+
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Wheels of every package under tests/packages, built offline once per session."""

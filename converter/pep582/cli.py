@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from pep582 import __version__, hook, startup
-from pep582.errors import Pep582Error, exit_codes_help
+from pep582.cli_output import errors_reported
+from pep582.errors import exit_codes_help
 from pep582.interpreter import Interpreter, choose_python, run_python
 
 HERE = Path(__file__).resolve().parent
@@ -28,33 +27,12 @@ PYTHON_HELP = (
 )
 
 
-@contextlib.contextmanager
-def errors_reported(program: str, as_json: bool = False) -> Iterator[None]:
-    """Turn library errors into one line on stderr (a JSON object with ``--json``) and the
-    documented exit code."""
-    try:
-        yield
-    except Pep582Error as exc:
-        _fail(program, str(exc), exc.exit_code, type(exc).__name__, as_json)
-    except KeyboardInterrupt:
-        _fail(program, "interrupted; nothing was changed", 130, "Interrupted", as_json)
-
-
-def _fail(program: str, message: str, code: int, kind: str, as_json: bool) -> None:
-    if as_json:
-        error = {"error": {"kind": kind, "message": message, "exit_code": code}}
-        click.echo(json.dumps(error), err=True)
-    else:
-        click.echo(f"{program}: error: {message}", err=True)
-    sys.exit(code)
-
-
 class Group(click.Group):
     """The ``pep582`` command group, reporting library errors as one line."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        as_json = "--json" in sys.argv[1:]
-        with errors_reported("pep582", as_json):
+        argv = sys.argv[1:]
+        with errors_reported("pep582", "--json" in argv, "-v" in argv or "--verbose" in argv):
             return super().invoke(ctx)
 
 
@@ -71,6 +49,9 @@ def main() -> None:
     pep582 run app.py          run one program with its __pypackages__ (nothing installed)
     pep582 enable              make an interpreter do the step at every start
     pep582 where app.py        show which __pypackages__ applies and why
+    pep582 install requests    add (or upgrade) distributions in ./__pypackages__
+    pep582 list / freeze       what ./__pypackages__ holds
+    pep582 audit               what ./__pypackages__ makes possible, before it bites
     """
 
 
@@ -115,7 +96,10 @@ def _print_decision(python: Interpreter, why: str, decision: dict[str, Any]) -> 
     click.echo(f"  result   {_verdict(decision)}")
 
 
-@main.command(epilog="Example: pep582 enable --python 3.12")
+@main.command(
+    short_help="Install the startup hook into an interpreter.",
+    epilog="Example: pep582 enable --python 3.12",
+)
 @click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
 @click.option("--user", is_flag=True, help="Install into the user site directory instead.")
 def enable(python_spec: str | None, user: bool) -> None:
@@ -132,7 +116,10 @@ def enable(python_spec: str | None, user: bool) -> None:
         click.echo(f"  {path}")
 
 
-@main.command(epilog="Example: pep582 disable --python .venv/bin/python")
+@main.command(
+    short_help="Remove the files `pep582 enable` wrote.",
+    epilog="Example: pep582 disable --python .venv/bin/python",
+)
 @click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
 @click.option("--user", is_flag=True, help="Remove it from the user site directory instead.")
 def disable(python_spec: str | None, user: bool) -> None:
@@ -147,7 +134,10 @@ def disable(python_spec: str | None, user: bool) -> None:
         click.echo(f"  removed {path}")
 
 
-@main.command(epilog="Example: pep582 status --python 3.11")
+@main.command(
+    short_help="Is the hook installed; what applies from here?",
+    epilog="Example: pep582 status --python 3.11",
+)
 @click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
 def status(python_spec: str | None) -> None:
     """Say whether an interpreter has the hook, and what the step does from here."""
@@ -168,8 +158,9 @@ def status(python_spec: str | None) -> None:
 
 
 @main.command(
+    short_help="Which __pypackages__ applies, and why.",
     epilog="Example: pep582 where tools/report.py\n\nExits 0 when something would be "
-    f"activated, {NOTHING_APPLIES} when nothing would."
+    f"activated, {NOTHING_APPLIES} when nothing would.",
 )
 @click.argument("script", required=False)
 @click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
@@ -195,6 +186,7 @@ def run_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
 
 
 @main.command(
+    short_help="Run a script, -m module or -c code under the rules.",
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
     epilog="Examples: pep582 run app.py --verbose; pep582 run -m pytest; pep582 run -c 'import x'",
 )
@@ -220,8 +212,11 @@ def run(python_spec: str | None, program: tuple[str, ...]) -> None:
 
 
 from pep582.audit_cli import audit  # noqa: E402  (imports nothing from this module)
+from pep582.daily_cli import COMMANDS  # noqa: E402
 
 main.add_command(audit)
+for command in COMMANDS:
+    main.add_command(command)
 
 
 if __name__ == "__main__":

@@ -130,7 +130,9 @@ def summary_lines(plan: Plan, report: Report | None, verbose: bool) -> list[str]
             if not verbose and len(shown) > 12:
                 shown = [*shown[:12], f"… {len(shown) - 12} more"]
             lines.append(f"  {label}: {', '.join(shown)}")
-    if report is not None:
+    if report is not None and plan.operation == "uninstall":
+        lines.append(f"  files: {report.removed} removed")
+    elif report is not None:
         copied = f"{report.copied} copied"
         if report.copied_foreign:
             copied += f" ({report.copied_foreign} because another user owns the source file)"

@@ -1,0 +1,308 @@
+"""Living with a ``__pypackages__``: ``pep582 install``, ``uninstall``, ``list``, ``freeze``,
+``ide``. Each change goes through the same plan, lock, stage and swap as a migration."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pep582.cli_output import print_outcome, print_plan, terminal_progress
+from pep582.startup import DIRNAME
+
+PYTHON_HELP = (
+    "The Python whose site directory to change: a path, a command or a version such as "
+    "3.12 (default: one matching a site directory already in __pypackages__, else the "
+    "first python3 on PATH)."
+)
+PROJECT = click.option(
+    "--project",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=".",
+    show_default=True,
+    help="The directory holding __pypackages__.",
+)
+PYTHON = click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
+JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+DRY_RUN = click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+VERBOSE = click.option("-v", "--verbose", is_flag=True, help="More detail; tracebacks.")
+QUIET = click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+
+
+def _interpreter(python_spec: str | None, project: Path) -> Any:
+    from pep582.interpreter import choose_python
+
+    return choose_python(python_spec, project.absolute() / DIRNAME)[0]
+
+
+@click.command(
+    short_help="Add or upgrade distributions (resolved by pip).",
+    epilog="\b\nExamples:\n"
+    "  pep582 install requests 'rich>=13'\n"
+    "  pep582 install -r requirements.txt --python 3.12\n"
+    "  pep582 install --upgrade requests\n"
+    "  pep582 install --no-index --find-links ./wheels hello",
+)
+@click.argument("requirements", nargs=-1)
+@click.option("-r", "--requirement", "files", multiple=True, metavar="FILE", help="A file.")
+@click.option("-c", "--constraint", "constraints", multiple=True, metavar="FILE")
+@click.option("-U", "--upgrade", is_flag=True, help="Upgrade the named distributions.")
+@click.option("--compile", "compile_", is_flag=True, help="Byte-compile what is installed.")
+@click.option("--index-url", metavar="URL", help="pip's --index-url.")
+@click.option("--extra-index-url", metavar="URL", multiple=True, help="pip's option.")
+@click.option("--find-links", metavar="PATH", multiple=True, help="pip's --find-links.")
+@click.option("--no-index", is_flag=True, help="pip's --no-index.")
+@click.option("--pre", is_flag=True, help="pip's --pre.")
+@PROJECT
+@PYTHON
+@DRY_RUN
+@JSON
+@VERBOSE
+@QUIET
+def install(
+    requirements: tuple[str, ...],
+    files: tuple[str, ...],
+    constraints: tuple[str, ...],
+    upgrade: bool,
+    compile_: bool,
+    index_url: str | None,
+    extra_index_url: tuple[str, ...],
+    find_links: tuple[str, ...],
+    no_index: bool,
+    pre: bool,
+    project: Path,
+    python_spec: str | None,
+    dry_run: bool,
+    as_json: bool,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Install REQUIREMENTS (and -r FILEs) into ./__pypackages__, resolved by pip against
+    what is there: installed versions stay unless --upgrade names them; an older version
+    is replaced ("upgraded X 1.0 → 2.0"); files of other distributions still conflict."""
+    from pep582.operations import install as run_install
+    from pep582.operations import installed
+    from pep582.requirements import index_options, pin, resolve
+    from pep582.sources import canonical
+
+    if not requirements and not files:
+        raise click.UsageError("name at least one requirement or -r FILE")
+    project = project.absolute()
+    interpreter = _interpreter(python_spec, project)
+    existing = {
+        dist.key: dist
+        for source in installed(project)
+        if source.layout == "pep582" and source.facts.command == interpreter.facts.command
+        for dist in source.distributions
+    }
+    named = {canonical(_name_of(r)) for r in requirements}
+    unpinned = set(named)
+    if upgrade:
+        pending = list(named)
+        while pending:
+            dist = existing.get(pending.pop())
+            for key in dist.requires if dist is not None else []:
+                if key not in unpinned:
+                    unpinned.add(key)
+                    pending.append(key)
+    options = index_options(index_url, extra_index_url, find_links, no_index, pre, ())
+    with tempfile.TemporaryDirectory(prefix="pep582-install-") as work:
+        keep = [d for k, d in existing.items() if k not in unpinned and not d.editable]
+        pins = [f"{d.name}=={d.version}" for d in keep if d.direct_url is None]
+        pinned = Path(work) / "installed.txt"
+        pinned.write_text("\n".join(pins) + "\n", encoding="utf-8")
+        arguments = [*requirements]
+        for name in files:
+            arguments += ["-r", name]
+        for name in constraints:
+            arguments += ["-c", name]
+        for dist in keep:  # what is there takes part, so the result stays consistent
+            if dist.requested or dist.direct_url is not None:
+                arguments.append(pin(dist.name, dist.direct_url) if dist.direct_url else dist.name)
+        arguments += ["-c", str(pinned)]
+        artifacts = resolve(arguments, interpreter, options, Path(work), "the requirements")
+        with terminal_progress("installing files", quiet or as_json) as progress:
+            outcome = run_install(
+                artifacts,
+                interpreter,
+                project,
+                "pep582",
+                "merge",
+                origin=" ".join([*requirements, *(f"-r {f}" for f in files)]),
+                options=options,
+                compile=compile_,
+                dry_run=dry_run,
+                show_progress=sys.stderr.isatty() and not (quiet or as_json),
+                progress=progress,
+            )
+    _show(outcome, dry_run, as_json, verbose, quiet)
+
+
+def _name_of(requirement: str) -> str:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return Requirement(requirement).name
+    except InvalidRequirement as exc:
+        raise click.UsageError(f"not a requirement: {requirement!r} ({exc})") from exc
+
+
+def _show(outcome: Any, dry_run: bool, as_json: bool, verbose: bool, quiet: bool) -> None:
+    for line in outcome.recovered:
+        click.echo(f"pep582: {line}", err=True)
+    if dry_run and not as_json:
+        if not quiet:
+            print_plan(outcome.plan, verbose)
+        return
+    print_outcome(outcome.plan, outcome.report, as_json, quiet, verbose)
+
+
+@click.command(
+    short_help="Remove distributions (RECORD-driven).",
+    epilog="Example: pep582 uninstall requests --python 3.12",
+)
+@click.argument("names", nargs=-1, required=True)
+@PROJECT
+@PYTHON
+@DRY_RUN
+@JSON
+@VERBOSE
+@QUIET
+def uninstall(
+    names: tuple[str, ...],
+    project: Path,
+    python_spec: str | None,
+    dry_run: bool,
+    as_json: bool,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Remove NAMES from ./__pypackages__: the files their RECORD lists (a file changed
+    since, e.g. another version's script, is left and named), for one Python (--python)
+    or every Python the tree holds. Says what still requires them."""
+    from pep582.operations import installed
+    from pep582.operations import uninstall as run_uninstall
+
+    project = project.absolute()
+    if python_spec:
+        versions = [_interpreter(python_spec, project).facts]
+    else:
+        versions = [s.facts for s in installed(project) if s.layout == "pep582"]
+    outcome = run_uninstall(list(names), project, "pep582", versions, dry_run=dry_run)
+    _show(outcome, dry_run, as_json, verbose, quiet)
+
+
+def _listing(project: Path, python_spec: str | None) -> list[dict[str, Any]]:
+    from pep582.operations import installed
+
+    project = project.absolute()
+    command = _interpreter(python_spec, project).facts.command if python_spec else None
+    found = []
+    for source in installed(project):
+        if command and source.facts.command != command:
+            continue
+        found.append(
+            {
+                "python": source.facts.version_tag,
+                "command": source.facts.command,
+                "layout": source.layout,
+                "site_dirs": [str(d) for d in source.site_dirs],
+                "distributions": [
+                    {
+                        "name": d.name,
+                        "version": d.version,
+                        "installer": d.installer,
+                        "requested": d.requested,
+                        "editable": d.editable,
+                        "direct_url": (d.direct_url or {}).get("url"),
+                        "scripts": [ep.name for ep in d.entry_points],
+                    }
+                    for d in sorted(source.distributions, key=lambda d: d.key)
+                ],
+            }
+        )
+    return found
+
+
+@click.command(
+    name="list", short_help="What __pypackages__ holds.", epilog="Example: pep582 list --json"
+)
+@PROJECT
+@PYTHON
+@JSON
+def list_(project: Path, python_spec: str | None, as_json: bool) -> None:
+    """What ./__pypackages__ holds, per Python version: name, version, installer, whether
+    it was requested."""
+    listing = _listing(project, python_spec)
+    if as_json:
+        data = {"schema": 1, "pypackages": str(project.absolute() / DIRNAME), "trees": listing}
+        click.echo(json.dumps(data, indent=2))
+        return
+    if not listing:
+        click.echo(f"{project.absolute() / DIRNAME} holds no site directory")
+        return
+    for tree in listing:
+        click.echo(f"Python {tree['python']} ({tree['layout']} layout): {tree['site_dirs'][0]}")
+        rows = tree["distributions"]
+        width = max((len(r["name"]) for r in rows), default=4)
+        for row in rows:
+            flags = ", ".join(
+                f
+                for f, on in (("requested", row["requested"]), ("editable", row["editable"]))
+                if on
+            )
+            click.echo(
+                f"  {row['name']:<{width}}  {row['version']:<12} {row['installer'] or '-':<16}"
+                f" {flags}".rstrip()
+            )
+
+
+@click.command(
+    short_help="Pins of what __pypackages__ holds (pip format).",
+    epilog="Example: pep582 freeze --python 3.12 > requirements.lock.txt",
+)
+@PROJECT
+@PYTHON
+def freeze(project: Path, python_spec: str | None) -> None:
+    """Pins of what ./__pypackages__ holds, in pip's requirements format (one Python:
+    --python, or the only one; with several, each gets a comment header)."""
+    listing = [t for t in _listing(project, python_spec) if t["layout"] == "pep582"]
+    for tree in listing:
+        if len(listing) > 1:
+            click.echo(f"# Python {tree['python']}")
+        for row in tree["distributions"]:
+            if row["direct_url"]:
+                click.echo(f"{row['name']} @ {row['direct_url']}")
+            else:
+                click.echo(f"{row['name']}=={row['version']}")
+
+
+@click.command(
+    short_help="Point editors and type checkers at __pypackages__.",
+    epilog="Example: pep582 ide --vscode --mypy",
+)
+@click.option("--vscode", is_flag=True, help=".vscode/settings.json (Pylance extraPaths).")
+@click.option("--pyright", is_flag=True, help="pyrightconfig.json extraPaths.")
+@click.option("--mypy", "mypy_", is_flag=True, help="mypy_path (mypy.ini or pyproject.toml).")
+@PROJECT
+@PYTHON
+def ide(vscode: bool, pyright: bool, mypy_: bool, project: Path, python_spec: str | None) -> None:
+    """Write the project's site directories into editor and type-checker settings,
+    merged with what is there (default: all three)."""
+    from pep582 import ide as editors
+
+    tools = [t for t, on in (("vscode", vscode), ("pyright", pyright), ("mypy", mypy_)) if on]
+    tools = tools or list(editors.TOOLS)
+    listing = [t for t in _listing(project, python_spec) if t["layout"] == "pep582"]
+    if not listing:
+        raise click.UsageError(f"{project.absolute() / DIRNAME} holds no site directory yet")
+    site_dirs = [Path(d) for d in listing[0]["site_dirs"]]
+    for written in editors.configure(project.absolute(), tools, site_dirs):
+        click.echo(f"updated {written}")
+
+
+COMMANDS = [install, uninstall, list_, freeze, ide]
