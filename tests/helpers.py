@@ -102,3 +102,73 @@ def add_module(project: Path, python: Interpreter, name: str = "localmod") -> Pa
     module = purelib / f"{name}.py"
     module.write_text("WHERE = __file__\n")
     return module
+
+
+def record_row(path: str, data: bytes) -> str:
+    """One RECORD row for ``data`` at ``path`` (sha256, size), CSV-quoted as needed."""
+    import base64
+    import csv
+    import hashlib
+    import io
+
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([path, f"sha256={digest}", len(data)])
+    return out.getvalue()
+
+
+def fake_dist(
+    site: Path,
+    name: str,
+    version: str,
+    files: dict[str, bytes],
+    entry_points: str | None = None,
+    extra_record: str = "",
+) -> Path:
+    """Install a distribution by hand into ``site``: its files (paths relative to
+    ``site``, may climb to ``bin/``), METADATA, entry_points.txt and a RECORD listing all
+    of it with hashes. Returns the dist-info directory."""
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    meta = {
+        "METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        "INSTALLER": b"pip\n",
+    }
+    if entry_points is not None:
+        meta["entry_points.txt"] = entry_points.encode()
+    rows = []
+    for relative, data in {**files, **{f"{info.name}/{k}": v for k, v in meta.items()}}.items():
+        target = site / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        rows.append(record_row(relative, data))
+    (info / "RECORD").write_text("".join(rows) + extra_record + f"{info.name}/RECORD,,\n")
+    return info
+
+
+def bare_venv(path: Path, python: str = sys.executable) -> Path:
+    """A venv without pip (fast); returns its site-packages."""
+    run([python, "-m", "venv", "--without-pip", path], check=True)
+    return next(path.glob("lib/python*/site-packages"))
+
+
+def tree_snapshot(top: Path) -> dict[str, str]:
+    """Every path under ``top`` with its content hash or link target (what changed?)."""
+    import hashlib
+
+    found = {}
+    for path in sorted(top.rglob("*")):
+        if path.is_symlink():
+            found[str(path)] = "->" + os.readlink(path)
+        elif path.is_file():
+            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            found[str(path)] = "dir"
+    return found
+
+
+def migrate_cli(
+    *args: str | os.PathLike[str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``pep582-migrate`` of this checkout in a subprocess."""
+    return run([sys.executable, "-m", "pep582.migrate_cli", *args], cwd=cwd)

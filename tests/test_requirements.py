@@ -339,3 +339,45 @@ def test_unreachable_index_says_so(tmp_path: Path) -> None:
         "(an index or find-links location could not be reached):"
     )
     assert "Connection refused" in proc.stderr and "hello" in proc.stderr
+
+
+@pytest.mark.parametrize("hashes", ['{ blake3 = "00" }', '{ sha265 = "00" }', "{}"])
+def test_lock_entry_without_a_checkable_hash_is_refused(
+    tmp_path: Path, index: Path, hashes: str
+) -> None:
+    """A hash algorithm we cannot compute is not a free pass (issue 9, item 7)."""
+    hello = next(index.glob("hello-1.0-*.whl"))
+    rel = os.path.relpath(hello, tmp_path)
+    (tmp_path / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "tests"\n\n[[packages]]\nname = "hello"\n'
+        f'version = "1.0"\nwheels = [{{ name = "{hello.name}", path = "{rel}", '
+        f"hashes = {hashes} }}]\n"
+    )
+    proc = migrate(tmp_path / "pylock.toml")
+    assert proc.returncode == 5, proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert "hello 1.0" in proc.stderr or "hashes" in proc.stderr
+    assert not (tmp_path / "__pypackages__").exists()
+
+
+def test_wheel_whose_files_disagree_with_its_record_is_refused(
+    tmp_path: Path, index: Path
+) -> None:
+    """The wheel's own RECORD is checked before anything is unpacked: exit 6."""
+    import zipfile
+
+    links = tmp_path / "links"
+    links.mkdir()
+    original = next(index.glob("hello-1.0-*.whl"))
+    forged = links / original.name
+    with zipfile.ZipFile(original) as source, zipfile.ZipFile(forged, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "hello/__init__.py":
+                data += b"\nimport os  # slipped in after the wheel was built\n"
+            target.writestr(item, data)
+    (tmp_path / "requirements.txt").write_text("hello==1.0\n")
+    proc = migrate(tmp_path / "requirements.txt", *offline(links))
+    assert proc.returncode == 6, proc.stderr
+    assert "disagree with the wheel's RECORD" in proc.stderr
+    assert not (tmp_path / "__pypackages__").exists()

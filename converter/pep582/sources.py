@@ -160,9 +160,8 @@ def read_venv(venv: Path) -> Source:
     if (venv / "Lib" / "site-packages").is_dir() and not (venv / "lib").is_dir():
         raise SourceError(f"{venv} is a Windows virtual environment; migrate it on Windows")
     confirm = probe_facts_later(venv / "bin" / "python")
-    sites = sorted(
-        {p.resolve(): p for p in venv.glob("lib*/*/site-packages") if p.is_dir()}.values()
-    )
+    # real paths: a venv's lib64 is often a link to lib; errors name the real file
+    sites = sorted({p.resolve() for p in venv.glob("lib*/*/site-packages") if p.is_dir()})
     named = [(p, facts_from_site_name(p.parent.name)) for p in sites]
     found = [(p, f) for p, f in named if f is not None]
     if len(found) != 1:

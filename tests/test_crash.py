@@ -1,0 +1,115 @@
+"""Killed at any moment, a run leaves the old tree or the new one, never half of either.
+
+36 runs (a venv migration, a --replace of an existing tree, a requirements install) are
+killed with SIGKILL after a random delay. After each: the target is absent or complete
+(every RECORD row resolves to its bytes), the source is byte-identical, and the next run
+succeeds without any cleanup. The kill delays are spread over the time an unkilled run
+takes; the counts are printed (pytest -s shows them).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_migrate_venv import record_problems
+
+from pep582.startup import DIRNAME
+
+from helpers import bare_venv, fake_dist, migrate_cli, tree_snapshot
+
+RUNS_PER_KIND = 12
+
+
+def _many_files(count: int) -> dict[str, bytes]:
+    return {f"bulk/m{i:04d}.py": f"X = {i}\n".encode() for i in range(count)}
+
+
+def _complete(project: Path) -> bool:
+    root = project / DIRNAME
+    sites = list(root.glob("lib/python*/site-packages"))
+    return (
+        bool(sites)
+        and all(record_problems(s) == [] for s in sites)
+        and bool(list(root.rglob("bulk-*.dist-info")))
+    )
+
+
+def _start(args: list[str]) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pep582.migrate_cli", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize("kind", ["venv", "replace", "requirements"])
+def test_sigkill_at_random_moments(kind: str, tmp_path: Path, wheelhouse: Path) -> None:
+    rng = random.Random(582)
+    venv = tmp_path / "venv"
+    site = bare_venv(venv)
+    fake_dist(site, "bulk", "1.0", _many_files(800))
+    older = tmp_path / "older"  # what --replace replaces: another venv's tree
+    fake_dist(bare_venv(older), "older", "1.0", {"older.py": b"X = 0\n"})
+    source_before = tree_snapshot(venv)
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("hello\nwithdata\n")
+    counts = {"absent": 0, "old": 0, "new": 0}
+    calibration = tmp_path / "calibration"
+    calibration.mkdir()
+    if kind == "requirements":
+        first = [str(requirements), "--no-index", "--find-links", str(wheelhouse)]
+    else:
+        first = [str(venv)]
+    if kind == "replace":
+        assert migrate_cli(older, "--project", calibration).returncode == 0
+        first.append("--replace")
+    started = time.perf_counter()
+    assert migrate_cli(*first, "--project", calibration).returncode == 0
+    duration = time.perf_counter() - started
+    # spread evenly over an unkilled run's life (and a little past it), in random order
+    moments = [(i + 0.5) * 1.2 / RUNS_PER_KIND for i in range(RUNS_PER_KIND)]
+    rng.shuffle(moments)
+    for attempt in range(RUNS_PER_KIND):
+        project = tmp_path / f"p{attempt}"
+        project.mkdir()
+        if kind == "requirements":
+            args = [str(requirements), "--project", str(project), "--no-index",
+                    "--find-links", str(wheelhouse)]  # fmt: skip
+        else:
+            args = [str(venv), "--project", str(project)]
+        if kind == "replace":
+            assert migrate_cli(older, "--project", project).returncode == 0
+            old = tree_snapshot(project / DIRNAME)
+            args.append("--replace")
+        proc = _start(args)
+        time.sleep(moments[attempt] * duration)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        target = project / DIRNAME
+        if not target.exists():
+            counts["absent"] += 1
+            assert kind != "replace", "the old tree was lost"
+        elif kind == "replace" and tree_snapshot(target) == old:
+            counts["old"] += 1
+        else:
+            counts["new"] += 1
+            if kind == "requirements":
+                assert all(record_problems(s) == [] for s in target.glob("lib/*/site-packages"))
+            else:
+                assert _complete(project), f"attempt {attempt}: a partial tree"
+        assert tree_snapshot(venv) == source_before
+        rerun = migrate_cli(
+            *args, *([] if kind == "replace" or not target.exists() else ["--merge"])
+        )
+        assert rerun.returncode == 0, rerun.stderr
+        assert not list(project.glob(f".{DIRNAME}.*")), "leftovers after the next run"
+    print(f"\n{kind}: {RUNS_PER_KIND} kills: {counts}")
