@@ -1,0 +1,3 @@
+from kernelish import main
+
+main()
