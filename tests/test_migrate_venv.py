@@ -300,7 +300,8 @@ def test_dry_run_writes_nothing(rich_venv: Path, project: Path) -> None:
     assert "hello 1.0" in proc.stdout and "to hard-link" in proc.stdout
     data = json.loads(migrate(rich_venv, "--project", project, "--dry-run", "--json").stdout)
     assert {d["name"] for d in data["distributions"]} >= {"hello", "editme", "legacy-pkg"}
-    assert [s["what"].split()[0] for s in data["skipped"]] == ["pip", "console"]
+    skipped = {s["what"].split()[0] for s in data["skipped"]}
+    assert {"pip", "console"} <= skipped  # (and virtualenv's scaffolding, where it has one)
     assert sorted(os.listdir(project)) == ["check.py"]
 
 

@@ -184,20 +184,20 @@ def test_editable_lines_are_refused_with_advice(tmp_path: Path, index: Path) -> 
 def test_merge_adds_upgrades_and_keeps(tmp_path: Path, index: Path) -> None:
     req = tmp_path / "requirements.txt"
     req.write_text("hello==1.0\n")
-    assert migrate(req, *offline(index)).returncode == 0
+    assert migrate(req, *offline(index), "--python", PY).returncode == 0
     req.write_text("hello==1.0\nwithdata\n")
-    proc = migrate(req, *offline(index), "--merge")
+    proc = migrate(req, *offline(index), "--python", PY, "--merge")
     assert proc.returncode == 0, proc.stderr
     assert "already present: hello 1.0" in proc.stdout
     req.write_text("hello==2.0\n")
-    proc = migrate(req, *offline(index), "--merge")
+    proc = migrate(req, *offline(index), "--python", PY, "--merge")
     assert proc.returncode == 0, proc.stderr
     assert "upgraded: hello 1.0 → 2.0" in proc.stdout
     site = site_of(tmp_path, find_python(PY))
     assert not (site / "hello-1.0.dist-info").exists()
     assert (site / "hello-2.0.dist-info").is_dir()
     assert record_problems(site) == []
-    assert migrate(req, *offline(index), "--replace").returncode == 0
+    assert migrate(req, *offline(index), "--python", PY, "--replace").returncode == 0
 
 
 def write_lock(
@@ -273,7 +273,7 @@ def test_pylock_written_by_pip_lock(tmp_path: Path, index: Path) -> None:
         ],
         check=True,
     )
-    proc = migrate(tmp_path / "pylock.toml")
+    proc = migrate(tmp_path / "pylock.toml", "--python", PY)
     assert proc.returncode == 0, proc.stderr
     target = find_python(PY)
     assert pip_list(target.executable, site_of(tmp_path, target)) == {
