@@ -6,12 +6,13 @@ import json
 import os
 import pwd
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from pep582 import startup
-from pep582.hook import MODULE_NAME, PTH_LINE, PTH_NAME
+from pep582.hook import MODULE_NAME, PTH_LINE, PTH_NAME, STEP_NAME, hook_source
 from pep582.interpreter import find_python
 
 from helpers import add_module, interpreter, make_venv, pep582, run
@@ -39,8 +40,10 @@ def test_enable_writes_module_pth_and_pyc_then_disable_removes_exactly_them(
     assert proc.returncode == 0, proc.stderr
     assert f"enabled (version {startup.HOOK_VERSION})" in proc.stdout
     assert (site / PTH_NAME).read_text() == PTH_LINE
-    assert (site / f"{MODULE_NAME}.py").read_bytes() == Path(startup.__file__).read_bytes()
+    assert (site / f"{STEP_NAME}.py").read_bytes() == Path(startup.__file__).read_bytes()
+    assert (site / f"{MODULE_NAME}.py").read_bytes() == hook_source()
     assert list((site / "__pycache__").glob(f"{MODULE_NAME}.*.pyc"))
+    assert list((site / "__pycache__").glob(f"{STEP_NAME}.*.pyc"))
     proc = pep582("enable", "--python", venv_python)
     assert "already enabled" in proc.stdout
     proc = pep582("disable", "--python", venv_python)
@@ -58,7 +61,26 @@ def test_enable_upgrades_an_older_copy(venv_python: Path) -> None:
     assert "version 0" in status and "differs" in status
     proc = pep582("enable", "--python", venv_python)
     assert f"pep582 hook enabled (version {startup.HOOK_VERSION})" in proc.stdout
-    assert module.read_bytes() == Path(startup.__file__).read_bytes()
+    assert module.read_bytes() == hook_source()
+
+
+def test_the_front_door_is_cut_from_startup_py() -> None:
+    """The installed front door holds startup.py's own first half, nothing rewritten."""
+    text = hook_source().decode()
+    source = Path(startup.__file__).read_text()
+    for name in ("disabled_by", "inherited", "locate", "_is_zip", "applicable"):
+        start = source.index(f"def {name}(")
+        end = source.index("\n\n\n", start)
+        assert source[start:end] in text, name
+    assert "def judge(" not in text  # the trust rule loads only when a tree exists
+
+
+def test_a_start_without_pypackages_loads_only_the_front_door(venv_python: Path) -> None:
+    assert pep582("enable", "--python", venv_python).returncode == 0
+    code = "import sys; print(sorted(m for m in sys.modules if m.startswith('_pep582')))"
+    with tempfile.TemporaryDirectory() as empty:
+        out = run([venv_python, "-c", code], cwd=empty)
+    assert out.stdout.strip() == "['_pep582_hook']"
 
 
 def test_enable_user_site(tmp_path: Path) -> None:

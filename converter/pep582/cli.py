@@ -105,7 +105,8 @@ def _print_decision(python: Interpreter, why: str, decision: dict[str, Any]) -> 
 def enable(python_spec: str | None, user: bool) -> None:
     """Install the startup hook into an interpreter's site-packages (or user site).
 
-    Writes _pep582_hook.py, its byte-compiled .pyc and a one-line _pep582_hook.pth.
+    Writes _pep582_step.py (the step), _pep582_hook.py (its cheap first half, imported at
+    every start), their byte-compiled .pyc files and a one-line _pep582_hook.pth.
     Running it again changes nothing; an older hook is upgraded in place.
     """
     python, why = choose_python(python_spec)

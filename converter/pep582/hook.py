@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import re
@@ -14,15 +15,61 @@ from pep582 import startup
 from pep582.errors import DestinationError
 from pep582.interpreter import Interpreter, run_python
 
-MODULE_NAME = "_pep582_hook"
+MODULE_NAME = "_pep582_hook"  # the front door the .pth imports at every start
+STEP_NAME = "_pep582_step"  # startup.py itself, imported only when a __pypackages__ exists
 PTH_NAME = f"{MODULE_NAME}.pth"
 PTH_LINE = f"import {MODULE_NAME}; {MODULE_NAME}.activate()\n"
 _VERSION_LINE = re.compile(r'^HOOK_VERSION = "([^"]+)"$', re.MULTILINE)
+# What the front door needs of startup.py: the cheap first half of the step.
+_FRONT_NAMES = ("HOOK_VERSION", "DIRNAME", "ENV_VAR", "CWD_ARGV0", "disabled_by", "inherited",
+                "locate", "_is_zip", "applicable")  # fmt: skip
+_FRONT_HEAD = f'''"""PEP 582 startup hook (written by ``pep582 enable``; do not edit).
+
+The front door: decides cheaply whether a ``__pypackages__`` is there at all, and only
+then imports ``{STEP_NAME}`` (the toolkit's ``startup.py``) for the trust rule and the
+rest of the step. Its functions are copied from that same file.
+"""
+
+import os
+import sys
+
+'''
+_FRONT_ACTIVATE = f'''
+
+def activate(argv0=None, export_tree=False):
+    """The ``.pth`` line calls this at every start; it never raises."""
+    try:
+        if argv0 is None:
+            argv0 = sys.argv[0] if sys.argv else ""
+        if applicable(argv0) is None:
+            return []
+        import {STEP_NAME}
+    except Exception as exc:  # pragma: no cover - never break startup
+        sys.stderr.write("pep582: startup step failed: %r\\n" % (exc,))
+        return []
+    return {STEP_NAME}.activate(argv0, export_tree)
+'''
+
+
+def step_source() -> bytes:
+    """The bytes installed as ``_pep582_step.py``: the package's own ``startup.py``."""
+    return Path(startup.__file__).read_bytes()
 
 
 def hook_source() -> bytes:
-    """The bytes installed as ``_pep582_hook.py``: the package's own ``startup.py``."""
-    return Path(startup.__file__).read_bytes()
+    """The bytes installed as ``_pep582_hook.py``: the parts of ``startup.py`` that the
+    first half of the step needs, cut from its text (so the rule stays written once)."""
+    text = step_source().decode("utf-8")
+    tree = ast.parse(text)
+    pieces = []
+    for node in tree.body:
+        names = [getattr(node, "name", None)]
+        names += [getattr(t, "id", None) for t in getattr(node, "targets", [])]
+        if any(name in _FRONT_NAMES for name in names):
+            segment = ast.get_source_segment(text, node)
+            assert segment is not None
+            pieces.append(segment)
+    return (_FRONT_HEAD + "\n\n\n".join(pieces) + "\n\n" + _FRONT_ACTIVATE).encode("utf-8")
 
 
 @dataclass
@@ -31,23 +78,25 @@ class HookState:
 
     site_dir: Path
     module: Path | None = None
+    step: Path | None = None
     pth: Path | None = None
     bytecode: list[Path] = field(default_factory=list)
     version: str | None = None
-    current: bool = False  # the module is byte-identical to this toolkit's startup.py
+    current: bool = False  # both modules are what this toolkit would write
 
     @property
     def installed(self) -> bool:
         return self.module is not None and self.pth is not None
 
     def files(self) -> list[Path]:
-        return [p for p in (self.pth, self.module, *self.bytecode) if p is not None]
+        return [p for p in (self.pth, self.module, self.step, *self.bytecode) if p is not None]
 
 
 def inspect_site_dir(site_dir: Path) -> HookState:
     """Read which hook files ``site_dir`` holds, without importing anything."""
     state = HookState(site_dir)
     module = site_dir / f"{MODULE_NAME}.py"
+    step = site_dir / f"{STEP_NAME}.py"
     pth = site_dir / PTH_NAME
     if module.is_file():
         state.module = module
@@ -55,11 +104,18 @@ def inspect_site_dir(site_dir: Path) -> HookState:
         found = _VERSION_LINE.search(text.decode("utf-8", "replace"))
         state.version = found.group(1) if found else None
         state.current = text == hook_source()
+    if step.is_file():
+        state.step = step
+        state.current = state.current and step.read_bytes() == step_source()
+    else:
+        state.current = False
     if pth.is_file():
         state.pth = pth
     cache = site_dir / "__pycache__"
     if cache.is_dir():
-        state.bytecode = sorted(cache.glob(f"{MODULE_NAME}.*.pyc"))
+        state.bytecode = sorted(
+            [*cache.glob(f"{MODULE_NAME}.*.pyc"), *cache.glob(f"{STEP_NAME}.*.pyc")]
+        )
     return state
 
 
@@ -114,7 +170,10 @@ def enable(interpreter: Interpreter, user: bool = False) -> tuple[HookState, boo
     if before.current and pth_ok and before.bytecode:
         return before, False
     module = site_dir / f"{MODULE_NAME}.py"
-    # Module first, then the .pth that imports it: a start in between sees no hook.
+    step = site_dir / f"{STEP_NAME}.py"
+    # The step, then the front door, then the .pth that imports it: a start in between
+    # sees no hook or a complete one.
+    _write_atomic(step, step_source())
     _write_atomic(module, hook_source())
     for stale in before.bytecode:
         stale.unlink()
@@ -122,7 +181,9 @@ def enable(interpreter: Interpreter, user: bool = False) -> tuple[HookState, boo
         interpreter.executable,
         [
             "-c",
-            "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)",
+            "import py_compile, sys\n"
+            "for path in sys.argv[1:]: py_compile.compile(path, doraise=True)",
+            os.fspath(step),
             os.fspath(module),
         ],
     )

@@ -64,8 +64,8 @@ def _pep582_prepare(code):  # written by pep582-toolkit: use this __pypackages__
     import types
     import zlib
 
-    step = sys.modules.get("_pep582_hook")
-    try:  # the hook, when this interpreter loaded the very same startup.py
+    step = sys.modules.get("_pep582_step")
+    try:  # the hook's step, when this interpreter loaded the very same startup.py
         with open(step.__file__, "rb") as handle:
             same = zlib.crc32(handle.read()) == {checksum}
     except Exception:

@@ -3,7 +3,8 @@
 This module is the reference implementation of the PEP's rules, and their only home: the
 layout, which directory applies, the trust rule, and the placement on ``sys.path``. It
 imports only the standard library and nothing else from ``pep582``, so ``pep582 enable``
-can copy it into any interpreter (CPython or PyPy, 3.9+) as ``_pep582_hook.py`` beside a
+can copy it into any interpreter (CPython or PyPy, 3.9+) as ``_pep582_step.py``, beside a
+small ``_pep582_hook.py`` cut from it (the cheap first half, :func:`applicable`) and a
 one-line ``_pep582_hook.pth``; console-script wrappers and the ``site.py`` patch embed its
 functions verbatim.
 """
@@ -573,7 +574,8 @@ _done: "dict[str, str | None]" = {}  # argv0 → the __pypackages__ children may
 
 
 def activate(argv0: "str | None" = None, export_tree: bool = False) -> "list[str]":
-    """Run the PEP 582 step for this process; the ``.pth`` line calls this at startup.
+    """Run the PEP 582 step for this process (the hook's front door calls this at startup
+    once :func:`applicable` found a ``__pypackages__``).
 
     Never raises: a startup hook must not stop the interpreter. A refused directory is
     reported in one line on stderr. Returns the ``sys.path`` entries added. A second call
@@ -596,13 +598,19 @@ def activate(argv0: "str | None" = None, export_tree: bool = False) -> "list[str
         return []
 
 
-def _step(argv0: str) -> "list[str]":
+def applicable(argv0: str) -> "str | None":
+    """The ``__pypackages__`` this invocation would consider, when it exists: the cheap
+    first half of the step (no trust rule yet). With none, the step ends here; the
+    installed hook carries only this much, and loads the rest when it returns a path."""
     if disabled_by():
-        return []
+        return None
     pypackages = inherited() or locate(argv0)[0]
-    if pypackages is None or not os.path.isdir(pypackages):
-        # The common case, a few microseconds: stop before describe() builds a full
-        # decision; it locates again, but only when a __pypackages__ exists.
+    return pypackages if pypackages is not None and os.path.isdir(pypackages) else None
+
+
+def _step(argv0: str) -> "list[str]":
+    pypackages = applicable(argv0)
+    if pypackages is None:
         return []
     decision = describe(argv0)
     if decision.refused:

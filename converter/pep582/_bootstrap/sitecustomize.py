@@ -19,7 +19,10 @@ def _pep582_run_step():
     if sys.version_info < (3, 9):
         return
     location = os.path.join(os.path.dirname(here), "startup.py")
-    step = sys.modules.get("_pep582_hook")  # the hook, when installed, has run already
+    step = sys.modules.get("_pep582_step")  # the hook's step, when it has run already
+    older = sys.modules.get("_pep582_hook")
+    if older is not None and not hasattr(older, "applicable"):
+        step = older  # a hook from before the front door: the whole step in one module
     if step is None or not _same_file(getattr(step, "__file__", None), location):
         import importlib.util
 
