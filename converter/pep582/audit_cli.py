@@ -144,7 +144,6 @@ def _print(report: Report, fail_on: str) -> None:
 
 @click.command(
     "audit",
-    short_help="Find what a __pypackages__ makes possible.",
     epilog=EPILOG,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

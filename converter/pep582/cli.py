@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import json
+import importlib
 import os
-import subprocess
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from pep582 import __version__, hook, startup
+from pep582 import __version__, startup
 from pep582.cli_output import errors_reported
 from pep582.errors import exit_codes_help
-from pep582.interpreter import Interpreter, choose_python, run_python
 
-HERE = Path(__file__).resolve().parent
-LAUNCH = HERE / "launch.py"
-BOOTSTRAP = HERE / "_bootstrap"
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pep582.interpreter import Interpreter
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+LAUNCH = os.path.join(HERE, "launch.py")
+BOOTSTRAP = os.path.join(HERE, "_bootstrap")
 NOTHING_APPLIES = 9
 PYTHON_HELP = (
     "Target interpreter: a path, a command, or a version such as 3.12. Default: one whose "
@@ -27,8 +29,41 @@ PYTHON_HELP = (
 )
 
 
+# Commands defined in other modules, imported only when used (``--help`` stays fast):
+# name → (module, attribute, one-line summary for the command list).
+LAZY = {
+    "audit": ("pep582.audit_cli", "audit", "Find what a __pypackages__ makes possible."),
+    "install": ("pep582.daily_cli", "install", "Add or upgrade distributions (resolved by pip)."),
+    "uninstall": ("pep582.daily_cli", "uninstall", "Remove distributions (RECORD-driven)."),
+    "list": ("pep582.daily_cli", "list_", "What __pypackages__ holds."),
+    "freeze": ("pep582.daily_cli", "freeze", "Pins of what __pypackages__ holds (pip format)."),
+    "ide": ("pep582.daily_cli", "ide", "Point editors and type checkers at __pypackages__."),
+}
+
+
 class Group(click.Group):
-    """The ``pep582`` command group, reporting library errors as one line."""
+    """The ``pep582`` command group: one-line errors, and commands loaded on use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*self.commands, *LAZY])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY and name not in self.commands:
+            module, attribute, _ = LAZY[name]
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                rows.append((name, self.commands[name].get_short_help_str(limit=60)))
+            else:
+                rows.append((name, LAZY[name][2]))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         argv = sys.argv[1:]
@@ -57,6 +92,8 @@ def main() -> None:
 
 def _pypackages_for(argv0: str) -> Path:
     """The ``__pypackages__`` an invocation would look at (for choosing an interpreter)."""
+    from pathlib import Path
+
     inherited = startup.inherited()
     if inherited:
         return Path(inherited)
@@ -65,6 +102,10 @@ def _pypackages_for(argv0: str) -> Path:
 
 
 def _describe(python: Interpreter, argv0: str) -> dict[str, Any]:
+    import json
+
+    from pep582.interpreter import run_python
+
     out = run_python(python.executable, [os.fspath(LAUNCH), "describe", argv0], cwd=os.getcwd())
     decision: dict[str, Any] = json.loads(out)
     return decision
@@ -109,6 +150,9 @@ def enable(python_spec: str | None, user: bool) -> None:
     every start), their byte-compiled .pyc files and a one-line _pep582_hook.pth.
     Running it again changes nothing; an older hook is upgraded in place.
     """
+    from pep582 import hook
+    from pep582.interpreter import choose_python
+
     python, why = choose_python(python_spec)
     state, changed = hook.enable(python, user=user)
     verb = "enabled" if changed else "already enabled"
@@ -125,6 +169,9 @@ def enable(python_spec: str | None, user: bool) -> None:
 @click.option("--user", is_flag=True, help="Remove it from the user site directory instead.")
 def disable(python_spec: str | None, user: bool) -> None:
     """Remove exactly the files `pep582 enable` wrote."""
+    from pep582 import hook
+    from pep582.interpreter import choose_python
+
     python, _ = choose_python(python_spec)
     state = hook.disable(python, user=user)
     if not state.files():
@@ -142,6 +189,9 @@ def disable(python_spec: str | None, user: bool) -> None:
 @click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
 def status(python_spec: str | None) -> None:
     """Say whether an interpreter has the hook, and what the step does from here."""
+    from pep582 import hook
+    from pep582.interpreter import choose_python
+
     python, why = choose_python(python_spec, _pypackages_for(""))
     states = [s for s in hook.installed_states(python) if s.module or s.pth]
     if not states:
@@ -168,6 +218,10 @@ def status(python_spec: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 def where(script: str | None, python_spec: str | None, as_json: bool) -> None:
     """Show which __pypackages__ applies to SCRIPT (or to -c/-m/REPL here), and why."""
+    import json
+
+    from pep582.interpreter import choose_python
+
     python, why = choose_python(python_spec, _pypackages_for(script or ""))
     decision = _describe(python, script or "")
     if as_json:
@@ -201,6 +255,10 @@ def run(python_spec: str | None, program: tuple[str, ...]) -> None:
     that Python processes the program starts (sys.executable, python -m ...) use the same
     __pypackages__ from any directory. The program's exit code becomes ours.
     """
+    import subprocess
+
+    from pep582.interpreter import choose_python
+
     if program[0].startswith("-") and program[0] not in ("-c", "-m"):
         raise click.UsageError(f"expected SCRIPT, -m MODULE or -c CODE, not {program[0]!r}")
     python, _ = choose_python(python_spec, _pypackages_for(program[0]))
@@ -210,14 +268,6 @@ def run(python_spec: str | None, program: tuple[str, ...]) -> None:
         sys.stdout.flush()
         os.execve(command[0], command, env)
     sys.exit(subprocess.call(command, env=env))
-
-
-from pep582.audit_cli import audit  # noqa: E402  (imports nothing from this module)
-from pep582.daily_cli import COMMANDS  # noqa: E402
-
-main.add_command(audit)
-for command in COMMANDS:
-    main.add_command(command)
 
 
 if __name__ == "__main__":

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from pep582.errors import Pep582Error
-from pep582.plan import Plan, Report
+
+if TYPE_CHECKING:
+    from pep582.plan import Plan, Report
 
 VERBS = {"migrate": "migrated", "install": "installed", "uninstall": "uninstalled"}
 SHOWN = 5
@@ -33,6 +35,8 @@ def errors_reported(program: str, as_json: bool = False, verbose: bool = False) 
         raise
     except Exception as exc:
         if verbose:
+            import traceback
+
             traceback.print_exc()
         hint = "" if verbose else " (rerun with -v for the traceback)"
         fail(program, f"internal error: {exc!r}{hint}", 1, "InternalError", as_json)
@@ -169,7 +173,7 @@ def unowned_lines(plan: Plan, verbose: bool) -> list[str]:
     lines += [f"  {path}" for path in shown]
     if len(shown) < len(plan.unowned):
         lines.append(f"  … {len(plan.unowned) - len(shown)} more (-v lists them all)")
-    outside = [p for p in plan.unowned if "site-packages" not in Path(p).parts]
+    outside = [p for p in plan.unowned if "site-packages" not in p.split(os.sep)]
     if outside and not plan.unowned_carried:
         lines.append(
             f"{_plural(len(outside), 'file')} outside site-packages were not carried: deleting "
@@ -189,7 +193,8 @@ def next_steps(plan: Plan) -> list[str]:
     ]
     scripts = sorted({s for c in plan.changes if c.action != "remove" for s in c.scripts})
     if scripts and plan.schemes:
-        steps.append(f"{Path(plan.schemes[0].scripts) / scripts[0]}   (console scripts run as is)")
+        tool = os.path.join(plan.schemes[0].scripts, scripts[0])
+        steps.append(f"{tool}   (console scripts run as is)")
     return steps
 
 

@@ -40,7 +40,6 @@ def _interpreter(python_spec: str | None, project: Path) -> Any:
 
 
 @click.command(
-    short_help="Add or upgrade distributions (resolved by pip).",
     epilog="\b\nExamples:\n"
     "  pep582 install requests 'rich>=13'\n"
     "  pep582 install -r requirements.txt --python 3.12\n"
@@ -162,7 +161,6 @@ def _show(outcome: Any, dry_run: bool, as_json: bool, verbose: bool, quiet: bool
 
 
 @click.command(
-    short_help="Remove distributions (RECORD-driven).",
     epilog="Example: pep582 uninstall requests --python 3.12",
 )
 @click.argument("names", nargs=-1, required=True)
@@ -228,9 +226,7 @@ def _listing(project: Path, python_spec: str | None) -> list[dict[str, Any]]:
     return found
 
 
-@click.command(
-    name="list", short_help="What __pypackages__ holds.", epilog="Example: pep582 list --json"
-)
+@click.command(name="list", epilog="Example: pep582 list --json")
 @PROJECT
 @PYTHON
 @JSON
@@ -262,7 +258,6 @@ def list_(project: Path, python_spec: str | None, as_json: bool) -> None:
 
 
 @click.command(
-    short_help="Pins of what __pypackages__ holds (pip format).",
     epilog="Example: pep582 freeze --python 3.12 > requirements.lock.txt",
 )
 @PROJECT
@@ -282,7 +277,6 @@ def freeze(project: Path, python_spec: str | None) -> None:
 
 
 @click.command(
-    short_help="Point editors and type checkers at __pypackages__.",
     epilog="Example: pep582 ide --vscode --mypy",
 )
 @click.option("--vscode", is_flag=True, help=".vscode/settings.json (Pylance extraPaths).")
@@ -303,6 +297,3 @@ def ide(vscode: bool, pyright: bool, mypy_: bool, project: Path, python_spec: st
     site_dirs = [Path(d) for d in listing[0]["site_dirs"]]
     for written in editors.configure(project.absolute(), tools, site_dirs):
         click.echo(f"updated {written}")
-
-
-COMMANDS = [install, uninstall, list_, freeze, ide]

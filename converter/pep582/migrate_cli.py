@@ -7,8 +7,8 @@ the lock-file code, and ``--help`` loads none of them.
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,7 +16,9 @@ from pep582 import __version__
 from pep582.cli_output import errors_reported, print_outcome, print_plan, terminal_progress
 from pep582.errors import exit_codes_help
 from pep582.scheme import LAYOUTS, Layout
-from pep582.staging import Existing
+
+if TYPE_CHECKING:
+    from pep582.staging import Existing
 
 PROG = "pep582-migrate"
 EPILOG = (
@@ -252,6 +254,8 @@ def _from_file(
     quiet: bool,
 ) -> None:
     """Install what a requirements, pyproject or lock file declares."""
+    import tempfile
+
     from pep582.interpreter import choose_python
     from pep582.operations import install, names_requirements
     from pep582.staging import check_destination

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Literal
@@ -30,6 +29,8 @@ class InterpreterFacts:
     @classmethod
     def running(cls) -> InterpreterFacts:
         """The facts of the interpreter running this code."""
+        import sysconfig
+
         winver = getattr(sys, "winver", "")
         return cls(
             implementation=sys.implementation.name,
