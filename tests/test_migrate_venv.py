@@ -446,3 +446,13 @@ def test_symlinks_in_site_packages_are_kept_as_links(rich_venv: Path, tmp_path: 
     assert os.readlink(target / "hello_alias") == "hello"
     assert os.readlink(target / "alias_mod.py") == "hello/__init__.py"
     assert (target / "hello_alias" / "__init__.py").is_file()
+
+
+def test_dry_run_shows_the_plan_when_the_target_exists(rich_venv: Path, project: Path) -> None:
+    """A dry run never stops at an existing tree: it shows the plan and says what a real
+    run would need."""
+    assert migrate(rich_venv, "--project", project).returncode == 0
+    proc = migrate(rich_venv, "--project", project, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert "already exists: a real run needs --merge or --replace" in proc.stdout
+    assert "keep    hello 1.0" in proc.stdout

@@ -23,7 +23,15 @@ from pathlib import Path
 from pep582 import startup
 from pep582.errors import DestinationError, InterpreterError, VerificationError
 from pep582.plan import FileAction, Plan, Report
-from pep582.records import RecordEntry, check, entry_for, hash_stream, read_record, render_record
+from pep582.records import (
+    RecordEntry,
+    check,
+    digest_file,
+    entry_for,
+    hash_stream,
+    read_record,
+    render_record,
+)
 from pep582.staging import Transaction, umask
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -137,7 +145,9 @@ class _Executor:
         if self.plan.clone:
             for removal in self.plan.removals:
                 self.remove(removal.target)
-        for number, action in enumerate(self.plan.actions, start=1):
+        # by place: a directory's entries are created together (what cp -a does too)
+        actions = sorted(self.plan.actions, key=lambda a: a.target)
+        for number, action in enumerate(actions, start=1):
             destination = self.place(action.target)
             if action.kind == "symlink":
                 assert action.link_target is not None
@@ -235,8 +245,7 @@ class _Executor:
             else:
                 if algorithm is not None:  # what was linked is what is checked
                     assert expected is not None
-                    with self.open_source(destination) as handle:
-                        digest, size = hash_stream(handle, algorithm)
+                    digest, size = digest_file(destination, algorithm)
                     self.check(source, expected, digest, size)
                 self.report.linked += 1
                 known = expected.size if expected is not None else None
@@ -262,10 +271,11 @@ class _Executor:
         return os.fdopen(os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC), "rb")
 
     def check(self, source: str, expected: RecordEntry, digest: str, size: int) -> None:
-        real = os.path.realpath(source)
         try:
-            check(real, expected, digest, size)
+            check(source, expected, digest, size)
         except VerificationError as exc:
+            real = os.path.realpath(source)  # the error names the real file
+            exc.args = (str(exc).replace(source, real, 1),)
             if self.cache_root and real.startswith(self.cache_root + os.sep):
                 entry = os.sep.join(real[len(self.cache_root) + 1 :].split(os.sep)[:2])
                 raise CacheEntryModified(str(exc), entry) from exc

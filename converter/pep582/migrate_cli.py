@@ -261,7 +261,15 @@ def _from_file(
     from pep582.staging import check_destination
 
     target_project = (project or source.absolute().parent).absolute()
-    check_destination(target_project, existing)  # fail before resolving
+    taken = dry_run and existing == "refuse" and (target_project / "__pypackages__").exists()
+    check_destination(target_project, "merge" if taken else existing)  # fail before resolving
+    if taken:
+        existing = "merge"
+        click.echo(
+            f"warning: {target_project / '__pypackages__'} already exists: a real run needs "
+            "--merge or --replace; showing what --merge would do",
+            err=True,
+        )
     if kind == "requirements" and not names_requirements(source):
         if not quiet:
             click.echo(f"{source} names no requirements; nothing to install")

@@ -113,15 +113,20 @@ def migrate(
                 f"the project {project} is inside the source venv {source.path}; "
                 "choose --project outside it"
             )
-    check_destination(project, existing)
+    taken = dry_run and existing == "refuse" and (project / DIRNAME).exists()
+    check_destination(project, "merge" if taken else existing)
     interpreter, warnings = script_interpreter(python, sources)
+    if taken:  # a dry run shows the plan anyway, with what a real run would refuse
+        warnings.append(
+            f"{project / DIRNAME} already exists: a real run needs --merge or --replace"
+        )
 
     def build() -> Plan:
         planner = Planner(
             "migrate",
             project,
             layout,
-            existing,
+            "merge" if taken else existing,
             interpreter=interpreter,
             link=link,
             verify=verify,

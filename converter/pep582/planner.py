@@ -893,7 +893,7 @@ class _SourcePlanner:
                     continue
                 seen.add(same_place)
                 rewritten = self.written.get(same_place)
-                relative = os.path.relpath(same_place, site_target).replace(os.sep, "/")
+                relative = path[len(site_source) + 1 :].replace(os.sep, "/")  # as it was
                 entries.append(
                     entry_for(relative, rewritten)
                     if rewritten is not None
