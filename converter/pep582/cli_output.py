@@ -14,6 +14,7 @@ import click
 from pep582.errors import Pep582Error
 
 if TYPE_CHECKING:
+    from pep582.operations import Outcome
     from pep582.plan import Plan, Report
 
 VERBS = {"migrate": "migrated", "install": "installed", "uninstall": "uninstalled"}
@@ -229,3 +230,34 @@ def terminal_progress(label: str, silent: bool) -> Iterator[Callable[[int, int],
         if shown[0]:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
+
+
+PIP_OPTIONS = (
+    click.option("--index-url", metavar="URL", help="pip's --index-url."),
+    click.option("--extra-index-url", metavar="URL", multiple=True, help="pip's option."),
+    click.option("--find-links", metavar="PATH", multiple=True, help="pip's --find-links."),
+    click.option("--no-index", is_flag=True, help="pip's --no-index."),
+    click.option("--pre", is_flag=True, help="pip's --pre."),
+    click.option("--only-binary", metavar="SPEC", multiple=True, help="pip's --only-binary."),
+)
+
+
+def pip_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The pip index options a command passes through (index_url, extra_index_url,
+    find_links, no_index, pre, only_binary)."""
+    for option in reversed(PIP_OPTIONS):
+        command = option(command)
+    return command
+
+
+def show_outcome(
+    program: str, outcome: Outcome, dry_run: bool, as_json: bool, verbose: bool, quiet: bool
+) -> None:
+    """What a run prints: what recovery did, then the plan (a dry run) or the summary."""
+    for line in outcome.recovered:
+        click.echo(f"{program}: {line}", err=True)
+    if dry_run and not as_json:
+        if not quiet:
+            print_plan(outcome.plan, verbose)
+        return
+    print_outcome(outcome.plan, outcome.report, as_json, quiet, verbose)

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from pep582.cli_output import print_outcome, print_plan, terminal_progress
+from pep582.cli_output import pip_options, show_outcome, terminal_progress
 from pep582.startup import DIRNAME
 
 PYTHON_HELP = (
@@ -51,11 +51,7 @@ def _interpreter(python_spec: str | None, project: Path) -> Any:
 @click.option("-c", "--constraint", "constraints", multiple=True, metavar="FILE")
 @click.option("-U", "--upgrade", is_flag=True, help="Upgrade the named distributions.")
 @click.option("--compile", "compile_", is_flag=True, help="Byte-compile what is installed.")
-@click.option("--index-url", metavar="URL", help="pip's --index-url.")
-@click.option("--extra-index-url", metavar="URL", multiple=True, help="pip's option.")
-@click.option("--find-links", metavar="PATH", multiple=True, help="pip's --find-links.")
-@click.option("--no-index", is_flag=True, help="pip's --no-index.")
-@click.option("--pre", is_flag=True, help="pip's --pre.")
+@pip_options
 @PROJECT
 @PYTHON
 @DRY_RUN
@@ -73,6 +69,7 @@ def install(
     find_links: tuple[str, ...],
     no_index: bool,
     pre: bool,
+    only_binary: tuple[str, ...],
     project: Path,
     python_spec: str | None,
     dry_run: bool,
@@ -108,7 +105,7 @@ def install(
                 if key not in unpinned:
                     unpinned.add(key)
                     pending.append(key)
-    options = index_options(index_url, extra_index_url, find_links, no_index, pre, ())
+    options = index_options(index_url, extra_index_url, find_links, no_index, pre, only_binary)
     with tempfile.TemporaryDirectory(prefix="pep582-install-") as work:
         keep = [d for k, d in existing.items() if k not in unpinned and not d.editable]
         pins = [f"{d.name}=={d.version}" for d in keep if d.direct_url is None]
@@ -138,7 +135,7 @@ def install(
                 show_progress=sys.stderr.isatty() and not (quiet or as_json),
                 progress=progress,
             )
-    _show(outcome, dry_run, as_json, verbose, quiet)
+    show_outcome("pep582", outcome, dry_run, as_json, verbose, quiet)
 
 
 def _name_of(requirement: str) -> str:
@@ -148,16 +145,6 @@ def _name_of(requirement: str) -> str:
         return Requirement(requirement).name
     except InvalidRequirement as exc:
         raise click.UsageError(f"not a requirement: {requirement!r} ({exc})") from exc
-
-
-def _show(outcome: Any, dry_run: bool, as_json: bool, verbose: bool, quiet: bool) -> None:
-    for line in outcome.recovered:
-        click.echo(f"pep582: {line}", err=True)
-    if dry_run and not as_json:
-        if not quiet:
-            print_plan(outcome.plan, verbose)
-        return
-    print_outcome(outcome.plan, outcome.report, as_json, quiet, verbose)
 
 
 @click.command(
@@ -191,7 +178,7 @@ def uninstall(
     else:
         versions = [s.facts for s in installed(project) if s.layout == "pep582"]
     outcome = run_uninstall(list(names), project, "pep582", versions, dry_run=dry_run)
-    _show(outcome, dry_run, as_json, verbose, quiet)
+    show_outcome("pep582", outcome, dry_run, as_json, verbose, quiet)
 
 
 def _listing(project: Path, python_spec: str | None) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pep582 import __version__
-from pep582.cli_output import errors_reported, print_outcome, print_plan, terminal_progress
+from pep582.cli_output import errors_reported, pip_options, show_outcome, terminal_progress
 from pep582.errors import exit_codes_help
 from pep582.scheme import LAYOUTS, Layout
 
@@ -91,12 +91,7 @@ EPILOG = (
     "--group", "groups", metavar="NAME", multiple=True, help="pyproject: a dependency group."
 )
 @click.option("--with-project", is_flag=True, help="pyproject: install the project itself too.")
-@click.option("--index-url", metavar="URL", help="pip's --index-url.")
-@click.option("--extra-index-url", metavar="URL", multiple=True, help="pip's --extra-index-url.")
-@click.option("--find-links", metavar="PATH", multiple=True, help="pip's --find-links.")
-@click.option("--no-index", is_flag=True, help="pip's --no-index.")
-@click.option("--pre", is_flag=True, help="pip's --pre.")
-@click.option("--only-binary", metavar="SPEC", multiple=True, help="pip's --only-binary.")
+@pip_options
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or report as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="List every file; tracebacks on errors.")
@@ -211,29 +206,7 @@ def _from_tree(
             dry_run=dry_run,
             progress=progress,
         )
-    _show(outcome.plan, outcome.report, outcome.recovered, dry_run, as_json, verbose, quiet)
-
-
-def _show(
-    plan: object,
-    report: object,
-    recovered: list[str],
-    dry_run: bool,
-    as_json: bool,
-    verbose: bool,
-    quiet: bool,
-) -> None:
-    from pep582.plan import Plan, Report
-
-    assert isinstance(plan, Plan)
-    assert report is None or isinstance(report, Report)
-    for line in recovered:
-        click.echo(f"{PROG}: {line}", err=True)
-    if dry_run and not as_json:
-        if not quiet:
-            print_plan(plan, verbose)
-        return
-    print_outcome(plan, report, as_json, quiet, verbose)
+    show_outcome(PROG, outcome, dry_run, as_json, verbose, quiet)
 
 
 def _from_file(
@@ -307,7 +280,7 @@ def _from_file(
                 show_progress=show_progress,
                 progress=progress,
             )
-    _show(outcome.plan, outcome.report, outcome.recovered, dry_run, as_json, verbose, quiet)
+    show_outcome(PROG, outcome, dry_run, as_json, verbose, quiet)
 
 
 if __name__ == "__main__":
