@@ -12,7 +12,9 @@ sys.path[:0] = [str(ROOT / "pep" / "_ext"), str(ROOT / "converter")]
 project = "pep582-toolkit"
 author = "pep582-toolkit contributors"
 copyright = "placed in the public domain or under CC0-1.0-Universal, whichever is more permissive"
-extensions = ["pep_sphinx", "sphinx.ext.doctest"]
+# autosectionlabel: the example pages link the PEP's sections (checked under -W).
+extensions = ["pep_sphinx", "sphinx.ext.doctest", "sphinx.ext.autosectionlabel"]
+autosectionlabel_prefix_document = True
 root_doc = "index"
 include_patterns = ["index.rst", "pep/pep-0582.rst", "examples/*/README.rst"]
 exclude_patterns = ["build", ".venv*", "**/__pypackages__"]

@@ -1,0 +1,5 @@
+"""The project's program: it uses loud, which uses greet."""
+
+import loud
+
+print(loud.shout("hello"))

@@ -1,0 +1,5 @@
+"""``python -m notes``."""
+
+from notes import main
+
+main()

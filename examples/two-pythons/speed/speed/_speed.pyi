@@ -1,0 +1,3 @@
+"""Type stub of the compiled extension _speed.c."""
+
+def built_for() -> str: ...
