@@ -124,6 +124,7 @@ def fake_dist(
     files: dict[str, bytes],
     entry_points: str | None = None,
     extra_record: str = "",
+    requires: tuple[str, ...] = (),
 ) -> Path:
     """Install a distribution by hand into ``site``: its files (paths relative to
     ``site``, may climb to ``bin/``), METADATA, entry_points.txt and a RECORD listing all
@@ -131,7 +132,10 @@ def fake_dist(
     info = site / f"{name}-{version}.dist-info"
     info.mkdir(parents=True)
     meta = {
-        "METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        "METADATA": (
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+            + "".join(f"Requires-Dist: {r}\n" for r in requires)
+        ).encode(),
         "INSTALLER": b"pip\n",
     }
     if entry_points is not None:

@@ -455,3 +455,13 @@ def test_the_list_standing_in_for_stdlib_module_names_on_3_9() -> None:
     assert set(asked.kinds) == STDLIB_39
     assert all(asked.kinds[name] != "absent" for name in REMOVED_IN_310)
     assert asked.kinds["json"] == "path" and asked.kinds["sys"] == "builtin"
+
+
+def test_fix_commands_are_never_split_inside_a_word(tmp_path: Path) -> None:
+    """A suggested fix stays pasteable, even with long hyphenated paths."""
+    project = tmp_path / ("my-project-with-a-rather-long-hyphenated-name-" * 2).rstrip("-")
+    tag = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    (project / "__pypackages__" / "lib" / tag / "site-packages").mkdir(parents=True)
+    proc = pep582("audit", str(project), "--python", sys.executable, "--fail-on", "never")
+    fix = next(line for line in proc.stdout.splitlines() if "fix:" in line)
+    assert str(project / "__pypackages__" / ".gitignore") in fix

@@ -41,8 +41,11 @@ def _complete(project: Path) -> bool:
     )
 
 
-def _start(args: list[str]) -> subprocess.Popen[bytes]:
+def _start(args: list[str], tmp: Path) -> subprocess.Popen[bytes]:
+    """A run in the background; a killed one cannot clean up its temporary files, so they
+    go to a directory of the test's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["TMPDIR"] = str(tmp)
     return subprocess.Popen(
         [sys.executable, "-m", "pep582.migrate_cli", *args],
         stdout=subprocess.DEVNULL,
@@ -63,6 +66,8 @@ def test_sigkill_at_random_moments(kind: str, tmp_path: Path, wheelhouse: Path) 
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("hello\nwithdata\n")
     counts = {"absent": 0, "old": 0, "new": 0}
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     calibration = tmp_path / "calibration"
     calibration.mkdir()
     if kind == "requirements":
@@ -90,7 +95,7 @@ def test_sigkill_at_random_moments(kind: str, tmp_path: Path, wheelhouse: Path) 
             assert migrate_cli(older, "--project", project).returncode == 0
             old = tree_snapshot(project / DIRNAME)
             args.append("--replace")
-        proc = _start(args)
+        proc = _start(args, scratch)
         time.sleep(moments[attempt] * duration)
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -91,6 +91,11 @@ def shown(text: str) -> str:
     )
 
 
+def _wrap(text: str) -> list[str]:
+    """Lines of at most 92 columns that never split a word (paths stay whole)."""
+    return textwrap.wrap(text, 92, break_long_words=False, break_on_hyphens=False)
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -119,7 +124,7 @@ def _print(report: Report, fail_on: str) -> None:
         echo(f"\n{severity.upper()} ({len(findings)})")
         for finding in findings:
             echo(f"  [{finding.check}] {finding.path}")
-            for line in textwrap.wrap(finding.message, 92):
+            for line in _wrap(finding.message):
                 echo(f"      {line}")
             files = finding.details.get("files")
             if isinstance(files, list) and len(files) > 1:
@@ -127,8 +132,7 @@ def _print(report: Report, fail_on: str) -> None:
                     echo(f"        {name}")
                 if len(files) > SHOWN_FILES:
                     echo(f"        ... and {len(files) - SHOWN_FILES} more")
-            for line in textwrap.wrap(f"fix: {finding.fix}", 92):
-                echo(f"      {line}")
+            echo(f"      fix: {finding.fix}")  # one line, however long: it gets pasted
     counts = report.counts()
     verdict = (
         f"fails --fail-on {fail_on}" if report.reaches(fail_on) else f"passes --fail-on {fail_on}"

@@ -32,6 +32,10 @@ def errors_reported(program: str, as_json: bool = False, verbose: bool = False) 
         fail(program, str(exc), exc.exit_code, type(exc).__name__, as_json)
     except KeyboardInterrupt:
         fail(program, "interrupted; nothing was changed", 130, "Interrupted", as_json)
+    except BrokenPipeError:  # the reader (| head) went away: nothing left to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
         raise
     except Exception as exc:

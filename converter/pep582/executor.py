@@ -181,10 +181,11 @@ class _Executor:
         except FileNotFoundError:
             return
         if stat.S_ISDIR(info.st_mode):
+            self.report.removed += sum(len(files) for _, _, files in os.walk(path))
             shutil.rmtree(path)  # unlinks hard links: the live tree keeps its files
         else:
             os.unlink(path)
-        self.report.removed += 1
+            self.report.removed += 1
         self.pruned.add(os.path.dirname(path))
 
     def clear(self, destination: str) -> None:

@@ -299,6 +299,14 @@ class Planner:
             if plan.operation != "uninstall" and not plan.noop:
                 plan.noop = _noop_reason(plan)
             return plan
+        # a distribution replaced by itself (--replace, a layout converted in place) is
+        # not also "removed"
+        again = {(canonical(c.name), c.python) for c in plan.changes if c.action != "remove"}
+        plan.changes = [
+            c
+            for c in plan.changes
+            if c.action != "remove" or (canonical(c.name), c.python) not in again
+        ]
         has_tree = os.path.isdir(self.root)
         every_version_replaced = bool(self.tree.sources) and all(
             s.facts.version_tag in self.wiped for s in self.tree.sources
