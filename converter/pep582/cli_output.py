@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -254,10 +255,15 @@ def pip_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
+STARTED = time.perf_counter()  # the command's start: summaries count resolving and planning
+
+
 def show_outcome(
     program: str, outcome: Outcome, dry_run: bool, as_json: bool, verbose: bool, quiet: bool
 ) -> None:
     """What a run prints: what recovery did, then the plan (a dry run) or the summary."""
+    if outcome.report is not None:
+        outcome.report.seconds = time.perf_counter() - STARTED
     for line in outcome.recovered:
         click.echo(f"{program}: {line}", err=True)
     if dry_run and not as_json:

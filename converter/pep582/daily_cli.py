@@ -120,7 +120,10 @@ def install(
             if dist.requested or dist.direct_url is not None:
                 arguments.append(pin(dist.name, dist.direct_url) if dist.direct_url else dist.name)
         arguments += ["-c", str(pinned)]
-        artifacts = resolve(arguments, interpreter, options, Path(work), "the requirements")
+        talk = sys.stderr.isatty() and not (quiet or as_json)
+        if talk:
+            click.echo(f"resolving with pip for {interpreter.executable} …", err=True)
+        artifacts = resolve(arguments, interpreter, options, Path(work), "the requirements", talk)
         with terminal_progress("installing files", quiet or as_json) as progress:
             outcome = run_install(
                 artifacts,
@@ -132,7 +135,7 @@ def install(
                 options=options,
                 compile=compile_,
                 dry_run=dry_run,
-                show_progress=sys.stderr.isatty() and not (quiet or as_json),
+                show_progress=talk,
                 progress=progress,
             )
     show_outcome("pep582", outcome, dry_run, as_json, verbose, quiet)

@@ -264,7 +264,9 @@ def _from_file(
             )
             if show_progress:
                 click.echo(f"resolving {source} with pip for {interpreter.executable} …", err=True)
-            artifacts = resolve(requirements, interpreter, options, Path(work), str(source))
+            artifacts = resolve(
+                requirements, interpreter, options, Path(work), str(source), show_progress
+            )
         with terminal_progress("installing files", quiet or as_json) as progress:
             outcome = install(
                 artifacts,

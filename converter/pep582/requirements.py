@@ -90,10 +90,10 @@ def run_pip(command: list[str], what: str, show_progress: bool = False) -> str:
     With ``show_progress`` pip's own progress goes to our stderr (a terminal only).
     """
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    # on a terminal, pip's own lines ("Collecting …", download bars) go to our stderr
+    stdout = sys.stderr if show_progress else subprocess.PIPE
     stderr = None if show_progress else subprocess.PIPE
-    proc = subprocess.run(
-        command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, check=False
-    )
+    proc = subprocess.run(command, stdout=stdout, stderr=stderr, text=True, env=env, check=False)
     if proc.returncode != 0:
         errors = proc.stderr or ""
         unreachable = any(word in errors for word in _NETWORK)
@@ -171,7 +171,7 @@ def resolve(
             "install",
             "--dry-run",
             "--ignore-installed",
-            "--quiet",
+            *([] if show_progress else ["--quiet"]),
             "--report",
             str(report_path),
             *options,
@@ -271,7 +271,7 @@ def fetch(
             *pip_command(interpreter),
             "wheel",
             "--no-deps",
-            "--quiet",
+            *([] if show_progress else ["--quiet"]),
             "-w",
             str(wheel_dir),
             *options,
