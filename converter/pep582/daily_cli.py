@@ -28,7 +28,12 @@ PROJECT = click.option(
 )
 PYTHON = click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
 JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
-DRY_RUN = click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+DRY_RUN = click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan; change nothing. (Resolving may build a source distribution to "
+    "read its metadata, as pip does.)",
+)
 VERBOSE = click.option("-v", "--verbose", is_flag=True, help="More detail; tracebacks.")
 QUIET = click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 

@@ -33,6 +33,14 @@ class VerificationError(Pep582Error):
     exit_code = 6
 
 
+class CacheEntryModified(VerificationError):
+    """A file of the unpacked-wheel cache no longer matches what the wheel held."""
+
+    def __init__(self, message: str, entry: str) -> None:
+        super().__init__(message)
+        self.entry = entry  # the entry's directory name (the wheel's sha256)
+
+
 class ConflictError(Pep582Error):
     """Two things claim the same file (``--merge`` into an existing layout)."""
 

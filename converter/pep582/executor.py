@@ -21,12 +21,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pep582 import startup
-from pep582.errors import DestinationError, InterpreterError, VerificationError
+from pep582.errors import (
+    CacheEntryModified,
+    DestinationError,
+    InterpreterError,
+    SourceError,
+    VerificationError,
+)
 from pep582.plan import FileAction, Plan, Report
 from pep582.records import (
     RecordEntry,
     check,
-    digest_file,
     entry_for,
     hash_stream,
     read_record,
@@ -35,6 +40,7 @@ from pep582.records import (
 from pep582.staging import Transaction, umask
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 # Failures that are the destination's fault: one line, exit 4.
 DESTINATION_ERRNOS = {
@@ -45,14 +51,6 @@ DESTINATION_ERRNOS = {
     errno.EPERM: "operation not permitted",
 }
 Progress = Callable[[int, int], None]  # (files done, files in all)
-
-
-class CacheEntryModified(VerificationError):
-    """A file of the unpacked-wheel cache no longer matches its RECORD."""
-
-    def __init__(self, message: str, entry: str) -> None:
-        super().__init__(message)
-        self.entry = entry
 
 
 def execute(
@@ -75,7 +73,7 @@ def execute(
             for scheme in plan.schemes
             for d in scheme.site_dirs
         ]
-        _, refused = startup.judge(str(stage), site_dirs, str(plan.project))
+        _, refused = startup.judge(str(stage), site_dirs)
         if refused:
             raise DestinationError(
                 f"the new {plan.target} would be refused at startup: {refused}; "
@@ -88,10 +86,59 @@ def execute(
     return report
 
 
+def open_inside(path: str, root: str | None) -> int:
+    """A descriptor for the regular file ``path``, opened without following a link at
+    its last component, and (on Linux, where the kernel says where it really is) checked
+    to lie inside ``root``: a directory swapped for a link on the way is caught."""
+    try:
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | NONBLOCK | CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SourceError(f"{path} became a link after planning") from exc
+        raise
+    if root is not None:
+        try:
+            where = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            where = os.path.realpath(path)
+        if not where.startswith(root.rstrip(os.sep) + os.sep):
+            os.close(fd)
+            raise SourceError(f"{path} now leads to {where}, outside {root}; nothing was changed")
+    return fd
+
+
+def digest_fd(fd: int, algorithm: str) -> tuple[str, int]:
+    """RECORD-format digest and size of what ``fd`` holds, read from the start."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    with os.fdopen(os.dup(fd), "rb") as stream:
+        return hash_stream(stream, algorithm)
+
+
+def copy_checkout(source: str, destination: str) -> None:
+    """Copy a directory tree: directories, regular files (times kept: version control
+    tools look at them) and links as links; anything else is refused."""
+    os.mkdir(destination, 0o777)
+    for here, dirs, files in os.walk(source, followlinks=False):
+        target_dir = os.path.join(destination, os.path.relpath(here, source))
+        for name in [*dirs, *files]:
+            path = os.path.join(here, name)
+            target = os.path.join(target_dir, name)
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                os.symlink(os.readlink(path), target)
+            elif stat.S_ISDIR(info.st_mode):
+                os.mkdir(target, 0o777)
+            elif stat.S_ISREG(info.st_mode):
+                shutil.copy2(path, target, follow_symlinks=False)
+            else:
+                raise SourceError(f"{path} is not a regular file, directory or link")
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(here, d))]
+
+
 def destination_error(exc: OSError) -> DestinationError:
     """One line for a failure to write: which path, and what the system said."""
     what = DESTINATION_ERRNOS.get(exc.errno or 0, exc.strerror or str(exc))
-    where = exc.filename or "the destination"
+    where = exc.filename or "the new tree"
     return DestinationError(f"{where}: {what}; nothing was changed")
 
 
@@ -115,16 +162,20 @@ class _Executor:
 
     # directories ------------------------------------------------------------------------
 
-    def ensure_dir(self, directory: str) -> None:
+    def ensure_dir(self, directory: str, create: bool = True) -> None:
         """Create ``directory`` inside the stage, never entering a link on the way."""
         if directory in self.made:
             return
+        if not directory.startswith(self.stage + os.sep):
+            raise DestinationError(f"refusing to write outside the stage: {directory}")
         parent = os.path.dirname(directory)
         if parent != directory:
-            self.ensure_dir(parent)
+            self.ensure_dir(parent, create)
         try:
             info = os.lstat(directory)
         except FileNotFoundError:
+            if not create:
+                raise
             os.mkdir(directory, 0o777)
         else:
             if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
@@ -135,7 +186,11 @@ class _Executor:
         self.made.add(directory)
 
     def place(self, action_target: str) -> str:
-        destination = os.path.join(self.stage, action_target)
+        """The stage path of a plan target: a normalised relative path, never leaving it."""
+        parts = action_target.split("/")
+        if action_target.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise DestinationError(f"refusing to write {action_target!r}: not a plain path")
+        destination = os.path.join(self.stage, *parts)
         self.ensure_dir(os.path.dirname(destination))
         return destination
 
@@ -163,7 +218,7 @@ class _Executor:
             elif action.kind == "tree":
                 assert action.source is not None
                 self.clear(destination)
-                shutil.copytree(action.source, destination, symlinks=True)
+                copy_checkout(action.source, destination)
                 self.report.trees += 1
             else:
                 self.clear(destination)
@@ -175,7 +230,16 @@ class _Executor:
         self.prune()
 
     def remove(self, target: str) -> None:
-        path = os.path.join(self.stage, target)
+        """Remove a planned path from the stage: never through a link on the way (the
+        stage is ours; a link in it came from the old tree)."""
+        parts = target.split("/")
+        if any(p in ("", ".", "..") for p in parts):
+            raise DestinationError(f"refusing to remove {target!r}: not a plain path")
+        path = os.path.join(self.stage, *parts)
+        try:
+            self.ensure_dir(os.path.dirname(path), create=False)
+        except (DestinationError, FileNotFoundError):
+            return  # a link on the way, or gone: nothing of the tree to remove there
         try:
             info = os.lstat(path)
         except FileNotFoundError:
@@ -220,56 +284,75 @@ class _Executor:
     # carrying files ---------------------------------------------------------------------
 
     def carry(self, action: FileAction, destination: str) -> None:
+        """Link (or copy) one source file, checked through the descriptor we opened: the
+        same inode the plan saw, not another user's unless copied, and what was linked
+        is what was checked."""
         source = action.source
         assert source is not None
         expected = action.expected
         algorithm = None
         if self.plan.verify and expected is not None and expected.hash_ is not None:
             algorithm = expected.hash_.name
-        info = os.lstat(source)
-        if not stat.S_ISREG(info.st_mode):
-            raise DestinationError(f"{source} changed while it was carried (not a file now)")
-        foreign = self.euid not in (info.st_uid, -1) and info.st_uid != 0
-        if not foreign and startup.foreign_writers(source, info):
-            foreign = True
-        if self.link and not foreign:
-            try:
-                os.link(source, destination, follow_symlinks=False)
-            except OSError as exc:
-                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                    raise
-                self.link = False  # another filesystem: copy from now on
-                self.plan.warnings.append(
-                    f"cannot hard-link from {os.path.dirname(source)} ({exc.strerror}); "
-                    "copying instead"
-                )
-            else:
+        fd = open_inside(source, action.source_root)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise SourceError(f"{source} is not a regular file")
+            if action.inode is not None and info.st_ino != action.inode:
+                raise SourceError(f"{source} was replaced after planning; nothing was changed")
+            foreign = (info.st_uid not in (self.euid, 0) and self.euid != -1) or bool(
+                startup.foreign_writers(source, info)
+            )
+            if self.link and not foreign and self.link_checked(source, destination, info):
                 if algorithm is not None:  # what was linked is what is checked
                     assert expected is not None
-                    digest, size = digest_file(destination, algorithm)
+                    digest, size = digest_fd(fd, algorithm)
                     self.check(source, expected, digest, size)
+                else:
+                    self.report.unverified += 1
                 self.report.linked += 1
                 known = expected.size if expected is not None else None
                 self.report.bytes += known if known is not None else info.st_size
                 return
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC
-        mode = info.st_mode & 0o777 & ~self.mask
-        with (
-            self.open_source(source) as src,
-            os.fdopen(os.open(destination, flags, mode), "wb") as dst,
-        ):
-            digest, size = hash_stream(src, algorithm or "sha256", sink=dst)
+            os.lseek(fd, 0, os.SEEK_SET)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC
+            mode = info.st_mode & 0o777 & ~self.mask
+            with (
+                os.fdopen(os.dup(fd), "rb") as src,
+                os.fdopen(os.open(destination, flags, mode), "wb") as dst,
+            ):
+                digest, size = hash_stream(src, algorithm or "sha256", sink=dst)
+        finally:
+            os.close(fd)
         os.chmod(destination, mode)
         os.utime(destination, ns=(info.st_atime_ns, info.st_mtime_ns))
         if algorithm is not None:
             assert expected is not None
             self.check(source, expected, digest, size)
+        elif expected is None or expected.hash_ is None:
+            self.report.unverified += 1
         self.report.copied += 1
         self.report.copied_foreign += foreign
         self.report.bytes += size
 
-    def open_source(self, path: str):  # type: ignore[no-untyped-def]
-        return os.fdopen(os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC), "rb")
+    def link_checked(self, source: str, destination: str, opened: os.stat_result) -> bool:
+        """Hard-link ``source``; True if the link is the inode we opened and checked (the
+        name may have been swapped in between: then undo it, and copy instead)."""
+        try:
+            os.link(source, destination, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                raise
+            self.link = False  # another filesystem: copy from now on
+            self.plan.warnings.append(
+                f"cannot hard-link from {os.path.dirname(source)} ({exc.strerror}); "
+                "copying instead"
+            )
+            return False
+        if os.path.samestat(os.lstat(destination), opened):
+            return True
+        os.unlink(destination)
+        return False
 
     def check(self, source: str, expected: RecordEntry, digest: str, size: int) -> None:
         try:

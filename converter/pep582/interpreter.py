@@ -19,6 +19,8 @@ from typing import Any
 from pep582.errors import InterpreterError
 from pep582.scheme import InterpreterFacts
 
+PROBE_TIMEOUT = 60  # seconds an interpreter may take to describe itself
+
 # Runs inside the target interpreter (any 3.9+) and prints one JSON object; the facts part
 # needs no site, so it can run under -I -S, which starts several times faster.
 _FACTS = r"""
@@ -83,7 +85,10 @@ def run_python(executable: str | os.PathLike[str], args: list[str], cwd: str | N
                 text=True,
                 cwd=cwd,
                 check=False,
+                timeout=PROBE_TIMEOUT,
             )
+        except subprocess.TimeoutExpired:
+            raise InterpreterError(f"{executable} did not answer in {PROBE_TIMEOUT} s") from None
         except OSError as exc:
             raise InterpreterError(f"cannot run {executable}: {exc.strerror}") from exc
     if proc.returncode != 0:
@@ -138,7 +143,12 @@ def probe_facts_later(executable: str | os.PathLike[str]) -> Callable[[], Interp
         return failed
 
     def result() -> InterpreterFacts:
-        out, err = proc.communicate()
+        try:
+            out, err = proc.communicate(timeout=PROBE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise InterpreterError(f"{executable} did not answer in {PROBE_TIMEOUT} s") from None
         if proc.returncode != 0:
             last = (err.strip().splitlines() or ["no output"])[-1]
             raise InterpreterError(f"{executable} failed (exit {proc.returncode}): {last}")
@@ -164,6 +174,13 @@ def _ask_with(executable: str | os.PathLike[str], args: list[str]) -> dict[str, 
 
 
 def _facts(data: dict[str, Any]) -> InterpreterFacts:
+    """The facts an interpreter told us, checked: they become parts of paths."""
+    plain = re.compile(r"[A-Za-z0-9_]*")
+    for key in ("implementation", "platlibdir", "abiflags", "os_name"):
+        if not isinstance(data.get(key), str) or not plain.fullmatch(data[key]):
+            raise InterpreterError(f"the interpreter reported a strange {key}: {data.get(key)!r}")
+    if not re.fullmatch(r"(-[A-Za-z0-9]+)?", str(data.get("platform_suffix", ""))):
+        raise InterpreterError("the interpreter reported a strange platform suffix")
     return InterpreterFacts(
         implementation=data["implementation"],
         version=(data["version"][0], data["version"][1]),

@@ -92,7 +92,12 @@ EPILOG = (
 )
 @click.option("--with-project", is_flag=True, help="pyproject: install the project itself too.")
 @pip_options
-@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan; write nothing. (Resolving may build a source distribution to read "
+    "its metadata, as pip does.)",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or report as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="List every file; tracebacks on errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pep582.errors import DestinationError, InterpreterError, SourceError
-from pep582.executor import CacheEntryModified, Progress, execute
+from pep582.errors import CacheEntryModified, DestinationError, InterpreterError, SourceError
+from pep582.executor import Progress, execute
 from pep582.interpreter import Interpreter, find_python, outside_toolkit
 from pep582.names import inside
 from pep582.plan import Change, Operation, Plan, Report
@@ -161,6 +161,7 @@ def install(
     from pep582 import wheelcache
 
     project = project.absolute()
+    check_destination(project, "merge" if existing == "refuse" and dry_run else existing)
     facts = interpreter.facts
     tree = TreeState(project / DIRNAME)
     needed: list[Artifact] = []
@@ -250,7 +251,11 @@ def install(
             return _run(project, build, False, progress, str(wheelcache.cache_root().resolve()))
         except CacheEntryModified as exc:
             wheelcache.evict(exc.entry.split(os.sep)[-1])
-            raise
+            raise CacheEntryModified(
+                f"{exc}; the cached copy was removed: run the command again to unpack the "
+                "wheel afresh",
+                exc.entry,
+            ) from None
 
 
 def _promised_by(origin: str) -> str:

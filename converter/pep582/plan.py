@@ -25,8 +25,8 @@ JSON schema (``"schema": 1``; keys are stable, new keys may be added)::
       "unowned": {"count": int, "carried": bool, "paths": [str]},
       "noop": str | null,            # why there is nothing to do, if so
       "actions": [{"kind", "target", "source"}],   # with --verbose only
-      "result": {"linked", "copied", "copied_foreign", "written", "symlinks", "trees",
-                 "removed", "bytes", "seconds", "compiled"}   # after execution only
+      "result": {"linked", "copied", "copied_foreign", "unverified", "written", "symlinks",
+                 "trees", "removed", "bytes", "seconds", "compiled"}   # after execution
     }
 
 ``action`` is ``add``, ``upgrade`` (``previous`` holds the old version), ``keep`` (already
@@ -69,6 +69,8 @@ class FileAction:
     link_target: str | None = None
     owner: str = ""  # "name version" of the distribution it belongs to
     python: str = ""  # version tag of the source it comes from
+    source_root: str | None = None  # carry: the source's root, the file must stay inside
+    inode: int | None = None  # carry: the source file's inode when planned
 
 
 @dataclass
@@ -183,6 +185,7 @@ class Report:
     linked: int = 0
     copied: int = 0
     copied_foreign: int = 0  # copied because another user owns the source file
+    unverified: int = 0  # carried without a hash to check (RECORD has none, or --no-verify)
     written: int = 0
     symlinks: int = 0
     trees: int = 0
@@ -197,6 +200,7 @@ class Report:
             "linked": self.linked,
             "copied": self.copied,
             "copied_foreign": self.copied_foreign,
+            "unverified": self.unverified,
             "written": self.written,
             "symlinks": self.symlinks,
             "trees": self.trees,

@@ -15,10 +15,18 @@ import os
 import stat
 from pathlib import Path
 
-from pep582.errors import ConflictError, SourceError
+from pep582.errors import CacheEntryModified, ConflictError, SourceError
 from pep582.names import check_component, inside
 from pep582.plan import Change, FileAction, Operation, Plan, Removal, Skipped
-from pep582.records import RecordEntry, entry_for, hash_stream, render_record
+from pep582.records import (
+    MAX_FILE,
+    READ_FLAGS,
+    RecordEntry,
+    entry_for,
+    hash_stream,
+    read_regular,
+    render_record,
+)
 from pep582.scheme import InterpreterFacts, Layout, Scheme, scheme_for
 from pep582.scripts import classify_script, locator, retarget_shebang, wrapper
 from pep582.sources import (
@@ -56,13 +64,32 @@ class TreeState:
                 self.sources = read_pypackages(root)
             except SourceError:
                 self.sources = []  # a tree with no site directory yet
-        # relative path → (distribution, its source)
+        # relative path → (distribution, its source); claimed: every claimant's id()
         self.owner: dict[str, tuple[Distribution, Source]] = {}
+        self.claimed: dict[str, set[int]] = {}
         for source in self.sources:
             for dist in source.distributions:
                 for path in dist.owned_files:
                     if _under(path, self.root):
-                        self.owner.setdefault(path[len(self.root) + 1 :], (dist, source))
+                        rel = path[len(self.root) + 1 :]
+                        self.owner.setdefault(rel, (dist, source))
+                        self.claimed.setdefault(rel, set()).add(id(dist))
+        self._real: dict[str, bool] = {self.root: True}
+
+    def real_dir(self, directory: str) -> bool:
+        """Whether ``directory`` and every directory between it and the tree root are
+        plain directories (no link on the way: removals never leave the tree)."""
+        if directory in self._real:
+            return self._real[directory]
+        parent = os.path.dirname(directory)
+        real = False
+        if _under(parent, self.root) and self.real_dir(parent):
+            try:
+                real = stat.S_ISDIR(os.lstat(directory).st_mode)
+            except OSError:
+                real = False
+        self._real[directory] = real
+        return real
 
     def find(self, layout: Layout, facts: InterpreterFacts, key: str) -> Distribution | None:
         for source in self.sources:
@@ -124,31 +151,54 @@ class Planner:
             self.plan.removals.append(Removal(target, owner, reason))
 
     def remove_distribution(self, dist: Distribution, reason: str) -> list[str]:
-        """Plan the removal of a tree distribution: its RECORD files and its metadata.
+        """Plan the removal of a tree distribution: the files its RECORD lists, and its
+        metadata directory.
 
-        A file whose bytes no longer match RECORD is left (another version's script
-        now, or an edit) and named in the return value.
+        Only files inside the tree, reached without passing a link, that no other
+        distribution also lists and whose bytes still match RECORD are removed; a row that
+        names a directory, the tree itself or a place outside it removes nothing. What is
+        left is named in the return value.
         """
         self.removed_dists.add(id(dist))
         left = []
+        meta = str(dist.meta_dir)
         for entry, path in zip(dist.record or [], dist.owned_files):
             rel = self.tree.rel(path)
-            if rel is None or _under(path, str(dist.meta_dir)):
+            if _under(path, meta):
                 continue
-            if entry.hash_ is not None and not _matches(path, entry):
-                if os.path.lexists(path):
-                    left.append(rel)
+            if not rel:
+                left.append(f"{path} (outside the tree)")
                 continue
-            if os.path.lexists(path):
-                self._remove(rel, dist.label, reason)
-                if path.endswith(".py"):
-                    self._remove_bytecode(path, dist.label, reason)
-        meta = self.tree.rel(str(dist.meta_dir))
-        if meta is not None:
-            self._remove(meta, dist.label, reason)
+            others = self.tree.claimed.get(rel, set()) - {id(dist)}
+            if others:
+                left.append(f"{rel} (another distribution lists it too)")
+                continue
+            if not self.tree.real_dir(os.path.dirname(path)):
+                left.append(f"{rel} (reached through a link)")
+                continue
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue  # already gone
+            if stat.S_ISDIR(info.st_mode):
+                left.append(f"{rel} (a directory; RECORD lists files)")
+                continue
+            if (
+                stat.S_ISREG(info.st_mode)
+                and entry.hash_ is not None
+                and not _matches(path, entry)
+            ):
+                left.append(f"{rel} (changed since {dist.label} installed it)")
+                continue
+            self._remove(rel, dist.label, reason)
+            if path.endswith(".py") and stat.S_ISREG(info.st_mode):
+                self._remove_bytecode(path, dist.label, reason)
+        meta_rel = self.tree.rel(meta)
+        if meta_rel and self.tree.real_dir(meta):
+            self._remove(meta_rel, dist.label, reason)
         if dist.link_file is not None:
             link = self.tree.rel(str(dist.link_file))
-            if link is not None:
+            if link and self.tree.real_dir(os.path.dirname(str(dist.link_file))):
                 self._remove(link, dist.label, reason)
         return left
 
@@ -156,6 +206,8 @@ class Planner:
         folder, name = os.path.split(source_file)
         cache = os.path.join(folder, "__pycache__")
         stem = name[: -len(".py")] + "."
+        if not self.tree.real_dir(cache):
+            return
         try:
             names = os.listdir(cache)
         except OSError:
@@ -186,8 +238,8 @@ class Planner:
                 places = [source.site_dirs[0].parent] if source.site_dirs else places
             for place in places:
                 rel = self.tree.rel(os.path.normpath(str(place)))
-                if rel and os.path.lexists(place):
-                    self._remove(rel, f"Python {tag}", reason)
+                if rel and os.path.lexists(place) and self.tree.real_dir(os.path.dirname(place)):
+                    self._remove(rel, f"Python {tag}", reason)  # a link goes, not its target
 
     # -- what the tree gains -----------------------------------------------------------
 
@@ -264,10 +316,8 @@ class Planner:
                         scripts=[ep.name for ep in dist.entry_points],
                     )
                 )
-                for rel in left:
-                    self.plan.notes.append(
-                        f"left {rel}: it changed since {dist.label} installed it"
-                    )
+                for what in left:
+                    self.plan.notes.append(f"left {what}")
         for source in self.tree.sources:
             if source.facts.version_tag not in tags:
                 continue
@@ -301,11 +351,13 @@ class Planner:
             return plan
         # a distribution replaced by itself (--replace, a layout converted in place) is
         # not also "removed"
-        again = {(canonical(c.name), c.python) for c in plan.changes if c.action != "remove"}
+        again = {
+            (canonical(c.name), c.version, c.python) for c in plan.changes if c.action != "remove"
+        }
         plan.changes = [
             c
             for c in plan.changes
-            if c.action != "remove" or (canonical(c.name), c.python) not in again
+            if c.action != "remove" or (canonical(c.name), c.version, c.python) not in again
         ]
         has_tree = os.path.isdir(self.root)
         every_version_replaced = bool(self.tree.sources) and all(
@@ -471,6 +523,8 @@ class _SourcePlanner:
 
     def add(self, action: FileAction) -> None:
         action.python = self.tag
+        if action.kind == "carry":
+            action.source_root = self.source_root
         self.planner.add(action)
 
     def write(self, target: str, data: bytes, mode: int, owner: str) -> None:
@@ -621,7 +675,14 @@ class _SourcePlanner:
                 self.dropped.add(path)
                 return
         self.add(
-            FileAction("carry", self.rel(target), source=path, expected=expected, owner=owner)
+            FileAction(
+                "carry",
+                self.rel(target),
+                source=path,
+                expected=expected,
+                owner=owner,
+                inode=info.st_ino,
+            )
         )
 
     def plan_link(self, path: str, target: str, owner: str) -> None:
@@ -676,6 +737,12 @@ class _SourcePlanner:
                             self.plan.skipped.append(Skipped(path, "venv scaffolding"))
                             continue
                         if not owner and path not in egg_links and name != "easy-install.pth":
+                            if self.source.kind == "wheel":  # installer listed every file
+                                raise CacheEntryModified(
+                                    f"{path} is in the unpacked-wheel cache but not in the "
+                                    "wheel's RECORD",
+                                    os.path.basename(self.source_root),
+                                )
                             self.plan.unowned.append(path)
                         if top and name.endswith(".pth"):
                             self.plan_pth(path, target, expected.get(path), owner)
@@ -683,7 +750,7 @@ class _SourcePlanner:
                             self.plan_finder(path, target, expected.get(path), owner)
                         elif path in egg_links:
                             self.plan_egg_link(path, target, owner)
-                        else:
+                        elif entry.is_file(follow_symlinks=False):
                             self.add(
                                 FileAction(
                                     "carry",
@@ -691,7 +758,13 @@ class _SourcePlanner:
                                     source=path,
                                     expected=expected.get(path),
                                     owner=owner,
+                                    inode=entry.inode(),
                                 )
+                            )
+                        else:
+                            raise SourceError(
+                                f"{path} is not a regular file, directory or link; "
+                                "refusing to carry it"
                             )
 
     # editables -------------------------------------------------------------------------
@@ -713,6 +786,14 @@ class _SourcePlanner:
         if top not in self.trees:
             destination = self.target_of(top)
             assert destination is not None
+            for here, _, files in os.walk(top):
+                for name in files:
+                    kind = os.lstat(os.path.join(here, name)).st_mode
+                    if not (stat.S_ISREG(kind) or stat.S_ISLNK(kind)):
+                        raise SourceError(
+                            f"{os.path.join(here, name)} (in the editable checkout {top}) is "
+                            "not a regular file or link; refusing to copy the checkout"
+                        )
             self.trees[top] = destination
             self.add(FileAction("tree", self.rel(destination), source=top, owner=what))
             self.plan.notes.append(
@@ -944,16 +1025,24 @@ def _install_metadata(dist: Distribution) -> dict[str, bytes]:
 
 
 def _read_all(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
+    return read_regular(path)
 
 
 def _read_head_or_all(path: str) -> bytes:
-    """A script's bytes (scripts are small; a huge binary is read only far enough)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as handle:
-        head = handle.read(1 << 20)
-        if head.startswith(b"#!"):
-            return head + handle.read()
-        return head
+    """A script's bytes: scripts are small; a large binary is read only far enough to see
+    that it has no ``#!``."""
+    fd = os.open(path, READ_FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SourceError(f"{path}: not a regular file")
+        head = os.read(fd, 1 << 20)
+        if not head.startswith(b"#!"):
+            return head
+        rest = [head]
+        while chunk := os.read(fd, 1 << 20):
+            rest.append(chunk)
+            if sum(map(len, rest)) > MAX_FILE:
+                raise SourceError(f"{path}: a script larger than {MAX_FILE >> 20} MiB")
+        return b"".join(rest)
+    finally:
+        os.close(fd)

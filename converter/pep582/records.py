@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import csv
+import errno
 import hashlib
 import io
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -46,8 +48,8 @@ class RecordEntry:
         if len(row) != 3:
             raise ValueError(f"expected 3 fields, found {len(row)}")
         path, digest, size = row
-        if not path:
-            raise ValueError("empty path")
+        if not path or "\x00" in path:
+            raise ValueError("empty path or a NUL in it")
         hash_ = None
         if digest:
             name, sep, value = digest.partition("=")
@@ -62,16 +64,41 @@ class RecordEntry:
         return [self.path, str(self.hash_ or ""), "" if self.size is None else str(self.size)]
 
 
+READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+def read_regular(path: str | os.PathLike[str], limit: int = MAX_FILE) -> bytes:
+    """The bytes of the regular file at ``path``: never through a link at its last
+    component, never from a FIFO or device (they would block or never end), at most
+    ``limit`` bytes. Anything else is a SourceError naming the file."""
+    try:
+        fd = os.open(path, READ_FLAGS)
+    except OSError as exc:
+        reason = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+        raise SourceError(f"{path}: cannot read: {reason}") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceError(f"{path}: not a regular file")
+        if info.st_size > limit:
+            raise SourceError(f"{path}: larger than {limit >> 20} MiB; refusing to read it")
+        chunks = []
+        while chunk := os.read(fd, CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_text(path: str | os.PathLike[str]) -> str:
     """A UTF-8 metadata file; bad bytes or absurd sizes are a SourceError naming file and
     line, never a traceback."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE + 1)
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read: {exc.strerror}") from exc
-    if len(data) > MAX_FILE:
-        raise SourceError(f"{path}: larger than {MAX_FILE >> 20} MiB; not a metadata file")
+    data = read_regular(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

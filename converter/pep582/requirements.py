@@ -76,14 +76,6 @@ def pip_command(interpreter: Interpreter) -> list[str]:
     return [sys.executable, "-m", "pip", "--python", str(interpreter.executable)]
 
 
-def pip_version() -> tuple[int, int]:
-    out = subprocess.run(
-        [sys.executable, "-m", "pip", "--version"], capture_output=True, text=True, check=False
-    ).stdout
-    match = _PIP_VERSION.match(out)
-    return (int(match[1]), int(match[2])) if match else (0, 0)
-
-
 def run_pip(command: list[str], what: str, show_progress: bool = False) -> str:
     """Run pip; on failure raise one line plus pip's own explanation.
 
@@ -294,12 +286,32 @@ def fetch(
 # -- pyproject.toml -----------------------------------------------------------------------
 
 
+def _requirements(path: Path, where: str, values: object) -> list[str]:
+    """PEP 508 requirement strings from a TOML list, each checked by packaging: anything
+    else (an option for pip, a stray table) names the file and the entry."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    if values is None:
+        return []
+    if not isinstance(values, list):
+        raise SourceError(f"{path}: {where} is not a list of requirements")
+    checked = []
+    for value in values:
+        try:
+            checked.append(str(Requirement(str(value))))
+        except InvalidRequirement as exc:
+            raise SourceError(f"{path}: {where}: {value!r} is not a requirement ({exc})") from exc
+    return checked
+
+
 def pyproject_requirements(
     path: Path, extras: Sequence[str], groups: Sequence[str], with_project: bool
 ) -> list[str]:
     """pip arguments for a project's ``[project].dependencies``, the chosen optional
-    extras and PEP 735 dependency groups (pip's ``--group`` where it has one), without
-    the project itself unless ``with_project``."""
+    extras and PEP 735 dependency groups, without the project itself unless
+    ``with_project``. Groups are resolved by ``packaging.dependency_groups`` (includes
+    too) rather than pip's ``--group``, so that every entry is checked as a PEP 508
+    requirement before pip sees it, whatever pip's version."""
     from pep582.tomlfiles import load_toml
 
     data = load_toml(path)
@@ -315,21 +327,28 @@ def pyproject_requirements(
         spec = f"{path.parent}" + (f"[{','.join(extras)}]" if extras else "")
         arguments = [spec]
     else:
-        arguments = [str(d) for d in project.get("dependencies") or []]
+        arguments = _requirements(path, "[project].dependencies", project.get("dependencies"))
         for extra in extras:
             key = next(k for k in optional if canonical(k) == canonical(extra))
-            arguments += [str(d) for d in optional[key]]
+            arguments += _requirements(path, f"extra {key}", optional[key])
     if groups:
         declared = data.get("dependency-groups") or {}
+        names = {canonical(g): g for g in declared}
+        chosen = []
         for group in groups:
-            if group not in declared:
+            if canonical(group) not in names:
                 raise SourceError(f"{path}: [dependency-groups] has no group {group!r}")
-        if pip_version() >= (25, 1):
-            arguments += [f"--group={path}:{g}" for g in groups]
-        else:
-            from packaging.dependency_groups import resolve_dependency_groups
+            chosen.append(names[canonical(group)])
+        from packaging.dependency_groups import resolve_dependency_groups
 
-            arguments += list(resolve_dependency_groups(declared, *groups))
+        try:
+            resolved = list(resolve_dependency_groups(declared, *chosen))
+        except (ValueError, LookupError, TypeError) as exc:
+            raise SourceError(f"{path}: [dependency-groups]: {exc}") from exc
+        arguments += _requirements(path, "[dependency-groups]", resolved)
+    for argument in arguments:
+        if argument.startswith("-"):  # never an option for pip, whatever the file says
+            raise SourceError(f"{path}: {argument!r} is not a requirement")
     if not arguments:
         raise SourceError(f"{path}: {name} declares no dependencies to install")
     return arguments

@@ -22,7 +22,17 @@ from pep582 import startup
 # What a wrapper needs of startup.py: everything but deciding *which* directory applies
 # (the wrapper knows: its own) and the startup entry point.
 _NOT_EMBEDDED = frozenset(
-    {"locate", "_is_zip", "Decision", "describe", "activate", "_step", "_done", "startup_files"}
+    {
+        "locate",
+        "_is_zip",
+        "Decision",
+        "describe",
+        "activate",
+        "_step",
+        "_done",
+        "startup_files",
+        "untrusted_path",
+    }
 )
 
 

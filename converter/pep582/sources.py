@@ -20,9 +20,9 @@ from typing import Any, Literal
 from pep582.errors import InterpreterError, SourceError
 from pep582.interpreter import probe_facts_later
 from pep582.names import check_component
-from pep582.records import RecordEntry, read_record, read_text
+from pep582.records import MAX_FILE, RecordEntry, read_record, read_regular, read_text
 from pep582.scheme import InterpreterFacts, Layout, scheme_for
-from pep582.startup import DIRNAME
+from pep582.startup import DIRNAME, untrusted_path
 
 SITE_NAME = re.compile(r"^(?P<impl>[a-z]+?)(?P<major>\d+)\.(?P<minor>\d+)(?P<t>t?)$")
 PDM_NAME = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)(?P<t>t?)(?P<suffix>-32|-arm64)?$")
@@ -30,6 +30,7 @@ VERSION = re.compile(r"^(\d+)\.(\d+)")
 VERSION_KEYS = ("version", "version_info", "python-version")
 # Files a venv tool puts in site-packages that belong to no distribution.
 SCAFFOLDING = frozenset({"_virtualenv.py", "_virtualenv.pth"})
+_DOTTED = re.compile(r"[^\W\d]\w*(\.[^\W\d]\w*)*")  # an importable name: it is pasted into code
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 SourceKind = Literal["venv", "pypackages", "wheel"]
@@ -159,7 +160,9 @@ def read_venv(venv: Path) -> Source:
     config = read_pyvenv_cfg(venv / "pyvenv.cfg")
     if (venv / "Lib" / "site-packages").is_dir() and not (venv / "lib").is_dir():
         raise SourceError(f"{venv} is a Windows virtual environment; migrate it on Windows")
-    confirm = probe_facts_later(venv / "bin" / "python")
+    own_python = str(venv / "bin" / "python")
+    refused = untrusted_path(own_python)
+    confirm = None if refused else probe_facts_later(own_python)
     # real paths: a venv's lib64 is often a link to lib; errors name the real file
     sites = sorted({p.resolve() for p in venv.glob("lib*/*/site-packages") if p.is_dir()})
     named = [(p, facts_from_site_name(p.parent.name)) for p in sites]
@@ -205,9 +208,13 @@ def read_venv(venv: Path) -> Source:
     )
     source.distributions = inventory(site_dir)
     try:
+        if confirm is None:
+            raise InterpreterError(f"not run: {refused}")
         running = confirm()
     except InterpreterError as exc:
-        source.notes.append(f"the venv's interpreter does not run ({exc})")
+        source.notes.append(
+            f"the venv's interpreter was not asked ({exc}); its facts come from its files"
+        )
     else:
         if running.version_tag != facts.version_tag:
             disagreements.append(
@@ -235,7 +242,7 @@ def base_executable(config: dict[str, str], facts: InterpreterFacts) -> str | No
         for name in (facts.command, f"{stem}{facts.version[0]}", stem):
             candidates.append(os.path.join(home, name))
     for candidate in candidates:
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+        if candidate and usable_interpreter(candidate):
             return candidate
     return None
 
@@ -306,18 +313,27 @@ def _recorded_interpreter(source: Source) -> str | None:
     """
     names = {ep.name for d in source.distributions for ep in d.entry_points}
     for name in sorted(names):
-        script = source.scripts / name
         try:
-            with open(script, "rb") as handle:
-                first = handle.readline(4096)
-        except OSError:
+            first = read_regular(source.scripts / name, limit=MAX_FILE)[:4096]
+        except SourceError:
             continue
         match = _SHEBANG.match(first)
         if match:
             executable = os.fsdecode(match.group(1))
-            if os.path.isfile(executable) and os.access(executable, os.X_OK):
+            if usable_interpreter(executable):
                 return executable
     return None
+
+
+def usable_interpreter(executable: str) -> bool:
+    """An executable file on disk that only root or we can change: the only kind we run,
+    or write into the scripts we publish, when we find it in a source rather than being
+    told by the user (``--python``)."""
+    return (
+        os.path.isfile(executable)
+        and os.access(executable, os.X_OK)
+        and untrusted_path(executable) is None
+    )
 
 
 def python_on_machine(facts: InterpreterFacts, path: str | None = None) -> str | None:
@@ -330,6 +346,11 @@ def inventory(site_dir: Path) -> list[Distribution]:
     found = []
     for entry in sorted(os.scandir(site_dir), key=lambda e: e.name):
         path = Path(entry.path)
+        if entry.name.endswith((".dist-info", ".egg-info", ".egg-link")):
+            try:
+                entry.name.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SourceError(f"{path!r}: a metadata name that is not UTF-8") from None
         if entry.name.endswith(".dist-info"):
             if entry.is_symlink():
                 raise SourceError(
@@ -392,7 +413,7 @@ def _entry_points(meta_dir: Path, label: str) -> list[EntryPoint]:
         for name, value in parser.items(section):
             module, colon, attr = value.partition(":")
             attr = attr.split("[")[0].strip()  # extras in brackets are not part of the target
-            if not colon or not module.strip() or not attr:
+            if not colon or not _DOTTED.fullmatch(module.strip()) or not _DOTTED.fullmatch(attr):
                 raise SourceError(f"{path}: [{section}] {name} = {value!r} is not module:attr")
             check_component(name, f"{path}: {kind} script of {label}")
             found.append(EntryPoint(name, module.strip(), attr, kind))

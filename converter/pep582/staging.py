@@ -39,8 +39,9 @@ def umask() -> int:
 
 def check_destination(project: Path, existing: Existing) -> None:
     """Refuse early what a run could not finish: a missing, read-only, untrusted or taken
-    target. The project must pass the trust rule as the startup step would judge it for
-    a script owned by the project's owner."""
+    target. The project directory and everything above it must pass the trust rule for
+    the effective user (root, or whoever runs this): another user who could write there
+    could swap the stage for a link while we fill it, or replace what we publish."""
     if not project.is_dir():
         raise DestinationError(f"project directory {project} does not exist")
     if not os.access(project, os.W_OK) or not project.stat().st_mode & 0o222:
@@ -52,9 +53,12 @@ def check_destination(project: Path, existing: Existing) -> None:
         raise DestinationError(
             f"{target} already exists; pass --merge to add to it or --replace to replace it"
         )
-    _, refused = startup.judge(str(target), [], str(project))
+    _, refused = startup.judge(str(target), [])
     if refused:
-        raise DestinationError(f"{project} cannot hold a trusted {DIRNAME}: {refused}")
+        raise DestinationError(
+            f"{project} cannot hold a trusted {DIRNAME}: {refused} (run this as the project "
+            "directory's owner)"
+        )
 
 
 def _open_lock(lock_path: Path) -> int:

@@ -423,6 +423,27 @@ def judge(
     return resolved, None
 
 
+def untrusted_path(path: str) -> "str | None":
+    """Why the file or directory ``path`` (its real path) could be changed by a user other
+    than root or the effective user, or None when it cannot: the path itself, and every
+    directory above it, by the owner/write rule (a sticky directory above is fine). The
+    converter asks this before it runs or names an interpreter it found on disk."""
+    if os.name == "nt":
+        return None
+    allowed = {0, os.geteuid()}
+    try:
+        real = os.path.realpath(path)
+        chain = _chain(real)
+        for directory in chain[:-1]:
+            _judge(directory, allowed, None, True)
+        _judge(real, allowed, None, False)
+    except _Verdict as verdict:
+        return str(verdict)
+    except OSError as exc:
+        return f"cannot inspect it ({exc.strerror}: {exc.filename})"
+    return None
+
+
 def printable(text: str) -> str:
     """``text`` with control characters escaped, so a file name cannot rewrite the
     terminal line or split the one-line warning."""

@@ -15,6 +15,9 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
 
+__all__ = ["load_toml", "tomllib"]
+
+
 def load_toml(path: Path) -> dict[str, Any]:
     """The parsed file; not UTF-8 or not TOML is a SourceError naming file and line."""
     try:

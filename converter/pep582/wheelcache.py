@@ -11,21 +11,19 @@ scripts are not written into the cache: the planner writes them for the target.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
-import stat
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from pep582.errors import DestinationError, SourceError, VerificationError
+from pep582.errors import CacheEntryModified, DestinationError, SourceError, VerificationError
 from pep582.names import check_component, resolve_inside
 from pep582.records import raw_digest
 from pep582.scheme import InterpreterFacts
-from pep582.sources import Distribution, Source, inventory
-from pep582.startup import foreign_writers
+from pep582.sources import Source, inventory
+from pep582.startup import untrusted_path
 
 CACHE_ENV = "PEP582_CACHE_DIR"
 LAYOUT_VERSION = "unpacked-v1"
@@ -52,14 +50,13 @@ def cache_root() -> Path:
         info = os.lstat(root)
     except OSError as exc:
         raise DestinationError(f"cannot use the wheel cache {root}: {exc.strerror}") from exc
-    if os.name == "posix" and (
-        not stat.S_ISDIR(info.st_mode)
-        or info.st_uid != os.geteuid()
-        or foreign_writers(str(root), info)
-    ):
+    refused = untrusted_path(str(root)) if os.name == "posix" else None
+    if os.name == "posix" and not refused and info.st_uid != os.geteuid():
+        refused = f"{root} is not yours"
+    if refused:
         raise DestinationError(
-            f"the wheel cache {root} is not a directory of yours that only you can write; "
-            f"fix it or set {CACHE_ENV}"
+            f"the wheel cache {root} could be changed by another user ({refused}); fix it "
+            f"or set {CACHE_ENV}"
         )
     return root
 
@@ -99,8 +96,16 @@ def unpack(wheel: Path, digest: str | None = None) -> tuple[Path, str]:
     entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     work = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=entry.parent))
     try:
-        _install_into(wheel, work)
-        (work / COMPLETE).write_text(json.dumps({"wheel": wheel.name}) + "\n")
+        try:
+            _install_into(wheel, work)
+        except OSError as exc:
+            from pep582.executor import destination_error
+
+            raise destination_error(exc) from exc
+        record = _record_of(work)
+        (work / COMPLETE).write_text(
+            json.dumps({"wheel": wheel.name, "record": sha256_of(record)}) + "\n"
+        )
         try:
             os.rename(work, entry)
         except OSError:
@@ -160,8 +165,24 @@ def _install_into(wheel: Path, work: Path) -> None:
         raise SourceError(f"{wheel.name}: cannot be unpacked: {exc}") from exc
 
 
+def _record_of(entry: Path) -> Path:
+    found = [*entry.glob("purelib/*.dist-info/RECORD"), *entry.glob("platlib/*.dist-info/RECORD")]
+    if len(found) != 1:
+        raise SourceError(f"{entry}: expected one distribution in an unpacked wheel")
+    return found[0]
+
+
 def as_source(entry: Path, facts: InterpreterFacts) -> Source:
-    """An unpacked wheel, read like an installed environment for ``facts``."""
+    """An unpacked wheel, read like an installed environment for ``facts``; its RECORD
+    must be the one installer wrote (every file is then checked against it on use)."""
+    entry = Path(os.path.realpath(entry))
+    try:
+        expected = json.loads((entry / COMPLETE).read_text())["record"]
+        intact = sha256_of(_record_of(entry)) == expected
+    except (OSError, ValueError, KeyError, SourceError):
+        intact = False
+    if not intact:
+        raise CacheEntryModified(f"{entry}: its RECORD changed since it was unpacked", entry.name)
     sites = [entry / "purelib", entry / "platlib"]
     source = Source(
         kind="wheel",
@@ -177,11 +198,3 @@ def as_source(entry: Path, facts: InterpreterFacts) -> Source:
     if len(source.distributions) != 1:
         raise SourceError(f"{entry}: expected one distribution in an unpacked wheel")
     return source
-
-
-def describe(dist: Distribution) -> str:
-    return dist.origin or dist.label
-
-
-# Keep io imported for installer's stream types on old Pythons' typing.
-_ = io
