@@ -157,7 +157,9 @@ def summary_lines(plan: Plan, report: Report | None, verbose: bool) -> list[str]
             parts.append(f"{plan.already_present} already present")
         if report.compiled:
             parts.append(f"{report.compiled} byte-compiled")
-        verified = "yes" if plan.verify else "no"
+        verified = "yes" if plan.verify else "no (--no-verify)"
+        if plan.verify and report.unverified:
+            verified += f", but {report.unverified} had no hash in RECORD"
         lines.append(
             f"  files: {', '.join(parts)}; {report.bytes / 1e6:.1f} MB; "
             f"verified against RECORD: {verified}"

@@ -34,6 +34,7 @@ from pep582.records import (
     check,
     entry_for,
     hash_stream,
+    open_inside,
     read_record,
     render_record,
 )
@@ -84,27 +85,6 @@ def execute(
         raise destination_error(exc) from exc
     report.seconds = time.perf_counter() - started
     return report
-
-
-def open_inside(path: str, root: str | None) -> int:
-    """A descriptor for the regular file ``path``, opened without following a link at
-    its last component, and (on Linux, where the kernel says where it really is) checked
-    to lie inside ``root``: a directory swapped for a link on the way is caught."""
-    try:
-        fd = os.open(path, os.O_RDONLY | NOFOLLOW | NONBLOCK | CLOEXEC)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise SourceError(f"{path} became a link after planning") from exc
-        raise
-    if root is not None:
-        try:
-            where = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            where = os.path.realpath(path)
-        if not where.startswith(root.rstrip(os.sep) + os.sep):
-            os.close(fd)
-            raise SourceError(f"{path} now leads to {where}, outside {root}; nothing was changed")
-    return fd
 
 
 def digest_fd(fd: int, algorithm: str) -> tuple[str, int]:

@@ -20,10 +20,10 @@ from pep582.names import check_component, inside
 from pep582.plan import Change, FileAction, Operation, Plan, Removal, Skipped
 from pep582.records import (
     MAX_FILE,
-    READ_FLAGS,
     RecordEntry,
     entry_for,
     hash_stream,
+    open_inside,
     read_regular,
     render_record,
 )
@@ -662,7 +662,7 @@ class _SourcePlanner:
             self.dropped.add(path)
             return
         if script:
-            data = _read_head_or_all(path)
+            data = _read_head_or_all(path, self.source_root)
             new = retarget_shebang(data, self.source_root, self.plan.interpreter, self.locator)
             if new is not None:
                 self.write(target, new, 0o755, owner)
@@ -804,7 +804,7 @@ class _SourcePlanner:
 
     def plan_pth(self, path: str, target: str, expected: RecordEntry | None, owner: str) -> None:
         """Rewrite path lines of a ``.pth`` that point into the old environment."""
-        data = _read_all(path)
+        data = _read_all(path, self.source_root)
         lines = data.decode("utf-8", "surrogateescape").splitlines(keepends=True)
         changed = False
         for index, line in enumerate(lines):
@@ -832,7 +832,7 @@ class _SourcePlanner:
     ) -> None:
         """A PEP 660 finder module maps names to absolute paths: move those that point
         into the old environment."""
-        data = _read_all(path)
+        data = _read_all(path, self.source_root)
         text = data.decode("utf-8", "surrogateescape")
         prefix = self.source_root + os.sep
         if prefix not in text:
@@ -847,7 +847,11 @@ class _SourcePlanner:
         self.write(target, text.encode("utf-8", "surrogateescape"), 0o644, owner)
 
     def plan_egg_link(self, path: str, target: str, owner: str) -> None:
-        lines = _read_all(path).decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        lines = (
+            _read_all(path, self.source_root)
+            .decode("utf-8", "surrogateescape")
+            .splitlines(keepends=True)
+        )
         first = os.path.normpath(lines[0].strip()) if lines else ""
         if first and _under(first, self.source_root):
             new = self.relocate(first, path)
@@ -911,7 +915,7 @@ class _SourcePlanner:
                 if not entry.is_file(follow_symlinks=False):
                     self._unowned(path, target, entry.is_symlink())
                     continue
-                data = _read_head_or_all(path)
+                data = _read_head_or_all(path, self.source_root)
                 kind = classify_script(data, self.source_root)
                 if kind in ("venv", "relocatable"):
                     new = retarget_shebang(
@@ -1024,14 +1028,14 @@ def _install_metadata(dist: Distribution) -> dict[str, bytes]:
     return files
 
 
-def _read_all(path: str) -> bytes:
-    return read_regular(path)
+def _read_all(path: str, root: str) -> bytes:
+    return read_regular(path, inside=root)
 
 
-def _read_head_or_all(path: str) -> bytes:
+def _read_head_or_all(path: str, root: str) -> bytes:
     """A script's bytes: scripts are small; a large binary is read only far enough to see
     that it has no ``#!``."""
-    fd = os.open(path, READ_FLAGS)
+    fd = open_inside(path, root)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise SourceError(f"{path}: not a regular file")

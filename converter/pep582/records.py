@@ -72,15 +72,33 @@ READ_FLAGS = (
 )
 
 
-def read_regular(path: str | os.PathLike[str], limit: int = MAX_FILE) -> bytes:
-    """The bytes of the regular file at ``path``: never through a link at its last
-    component, never from a FIFO or device (they would block or never end), at most
-    ``limit`` bytes. Anything else is a SourceError naming the file."""
+def open_inside(path: str | os.PathLike[str], root: str | None = None) -> int:
+    """A descriptor for ``path``, opened without following a link at its last component
+    (nor blocking on a FIFO), and, given ``root``, checked to lie inside it where the
+    kernel says the opened file really is (Linux): a directory on the way swapped for a
+    link is caught. Failures are a SourceError naming the file."""
     try:
         fd = os.open(path, READ_FLAGS)
     except OSError as exc:
         reason = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
         raise SourceError(f"{path}: cannot read: {reason}") from exc
+    if root is not None:
+        try:
+            where = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            where = os.path.realpath(path)
+        if not where.startswith(root.rstrip(os.sep) + os.sep):
+            os.close(fd)
+            raise SourceError(f"{path} leads to {where}, outside {root}; nothing was changed")
+    return fd
+
+
+def read_regular(
+    path: str | os.PathLike[str], limit: int = MAX_FILE, inside: str | None = None
+) -> bytes:
+    """The bytes of the regular file at ``path`` (see :func:`open_inside`), never from a
+    FIFO or device (they would block or never end), at most ``limit`` bytes."""
+    fd = open_inside(path, inside)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
