@@ -2,10 +2,10 @@
 
 The patch (pep/reference/site-pep582.patch) is regenerated and compared with the committed
 file. Then each CPython here is copied (benchmarks/site_patch.py's runner; the installed
-one is never changed), its copy of site.py patched, and the cases of test_startup_rules.py
-and test_trust.py run against it with no hook installed: which directory, the modes that
-switch the step off, the place on sys.path, .pth files, and the trust rule's refusals,
-with a .pth canary that must never run.
+one is never changed) and its copy of site.py patched: test_startup_rules.py runs all its
+rule cases against these copies as well as against the hook; here, the copies are shown
+to run the patched file, and the trust rule's refusals are run against them with no hook
+installed, with a .pth canary that must never run.
 """
 
 from __future__ import annotations
@@ -23,19 +23,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from test_startup_rules import PROBE
 
 from helpers import ROOT, VERSIONS, add_module, interpreter, run
 
 STAFF = 50  # Debian's "staff" group: no members, not anyone's private group
-PROBE = """\
-import json, sys
-try:
-    import localmod
-    where = localmod.WHERE
-except ImportError:
-    where = None
-print(json.dumps({"where": where, "path": sys.path}))
-"""
 APP = (
     "try:\n    import localmod; print('LOCAL', localmod.WHERE)\n"
     "except ImportError:\n    print('NONE')\n"
@@ -194,140 +186,6 @@ def test_unpatched_copy_ignores_pypackages(
     plain = build(version, tmp_path_factory, patched=False)
     assert probe(plain, "app.py", cwd=project)["where"] is None
     assert probe(patched, "app.py", cwd=project)["where"].startswith(local(project))
-
-
-def test_script_uses_its_own_directory(project: Path, patched: Any) -> None:
-    assert probe(patched, "app.py", cwd=project)["where"].startswith(local(project))
-
-
-def test_script_run_from_elsewhere_ignores_cwd(project: Path, patched: Any) -> None:
-    found = probe(patched, str(project / "app.py"), cwd=project.parent / "elsewhere")["where"]
-    assert found.startswith(local(project))
-
-
-def test_cwd_pypackages_ignored_for_script_without_own(tmp_path: Path, patched: Any) -> None:
-    scripts = tmp_path / "scripts"
-    scripts.mkdir()
-    (scripts / "tool.py").write_text(PROBE)
-    add_module(tmp_path, interpreter(f"{patched.version[0]}.{patched.version[1]}"))
-    assert probe(patched, str(scripts / "tool.py"), cwd=tmp_path)["where"] is None
-
-
-def test_directory_argument_uses_the_directory(project: Path, patched: Any) -> None:
-    (project / "__main__.py").write_text(PROBE)
-    found = probe(patched, str(project), cwd=project.parent / "elsewhere")["where"]
-    assert found.startswith(local(project))
-
-
-@pytest.mark.parametrize("mode", ["-c", "-m", "stdin", "dash"])
-def test_cwd_modes_use_current_directory(project: Path, patched: Any, mode: str) -> None:
-    other = project.parent / "elsewhere"
-    (other / "probe_mod.py").write_text(PROBE)
-    args = {"-c": ["-c", PROBE], "-m": ["-m", "probe_mod"], "stdin": [], "dash": ["-"]}[mode]
-    found = probe(patched, *args, cwd=other, input=PROBE if mode in ("stdin", "dash") else None)
-    assert found["where"].startswith(local(other))
-
-
-def test_interactive_prompt_uses_current_directory(project: Path, patched: Any) -> None:
-    code = "import localmod; print(localmod.WHERE)\n"
-    proc = start(patched, "-i", "-q", cwd=project, input=code)
-    assert local(project) in proc.stdout
-
-
-@pytest.mark.parametrize(
-    ("flags", "env"),
-    [(["-I"], {}), (["-S"], {}), (["-P"], {}), ([], {"PYTHONSAFEPATH": "1"})],
-    ids=["isolated", "no-site", "safe-path", "PYTHONSAFEPATH"],
-)
-def test_modes_that_activate_nothing(
-    project: Path, patched: Any, flags: list[str], env: dict[str, str]
-) -> None:
-    if flags == ["-P"] and patched.version < (3, 11):
-        pytest.skip("-P exists from Python 3.11")
-    assert probe(patched, *flags, "app.py", cwd=project, env=env)["where"] is None
-    assert probe(patched, *flags, "-c", PROBE, cwd=project, env=env)["where"] is None
-
-
-def test_pythonpypackages_is_honoured_except_under_e(project: Path, patched: Any) -> None:
-    other = project.parent / "elsewhere"
-    env = {"PYTHONPYPACKAGES": local(project)}
-    assert probe(patched, "-c", PROBE, cwd=other, env=env)["where"].startswith(local(project))
-    ignored = probe(patched, "-E", "-c", PROBE, cwd=other, env=env)["where"]
-    assert ignored.startswith(local(other))
-
-
-def test_symlinked_script_uses_real_directory(project: Path, patched: Any) -> None:
-    bindir = project.parent / "bin"
-    bindir.mkdir()
-    (bindir / "app").symlink_to(project / "app.py")
-    found = probe(patched, str(bindir / "app"), cwd=project.parent)["where"]
-    assert found.startswith(local(project))
-
-
-def test_sys_path_order(project: Path, patched: Any) -> None:
-    path = probe(patched, "app.py", cwd=project)["path"]
-    tag = f"python{patched.version[0]}.{patched.version[1]}"
-    locals_ = [i for i, p in enumerate(path) if "__pypackages__" in p]
-    stdlib = [i for i, p in enumerate(path) if p.endswith(tag) or p.endswith("lib-dynload")]
-    site = [
-        i for i, p in enumerate(path) if p.endswith("site-packages") and "__pypackages__" not in p
-    ]
-    assert path[0] == str(project)
-    assert len(locals_) == 1
-    assert stdlib and site and max(stdlib) < locals_[0] < min(site)
-    assert locals_[0] == min(site) - 1  # immediately before the first site-packages
-
-
-def test_pth_processed_exactly_once_and_step_idempotent(project: Path, patched: Any) -> None:
-    base = interpreter(f"{patched.version[0]}.{patched.version[1]}")
-    purelib = Path(add_module(project, base)).parent
-    extra = project / "extra"
-    extra.mkdir()
-    (extra / "extramod.py").write_text("X = 1\n")
-    counter = project / "count.txt"
-    (purelib / "zz_local.pth").write_text(
-        f"{extra}\nimport os; open({str(counter)!r}, 'a').write('x')\n"
-    )
-    code = (
-        "import sys, json, extramod, site\n"
-        "again = site.activate('')\n"
-        "print(json.dumps({'path': sys.path, 'again': again}))\n"
-    )
-    proc = start(patched, "-c", code, cwd=project)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
-    assert counter.read_text() == "x"
-    assert data["again"] == []
-    assert data["path"].count(str(purelib)) == 1
-    assert data["path"].count(str(extra)) == 1
-    assert data["path"].index(str(extra)) < min(
-        i for i, p in enumerate(data["path"]) if p.endswith("site-packages") and "__pyp" not in p
-    )
-
-
-def test_sitecustomize_in_pypackages_is_imported(project: Path, patched: Any) -> None:
-    base = interpreter(f"{patched.version[0]}.{patched.version[1]}")
-    purelib = Path(add_module(project, base)).parent
-    (purelib / "sitecustomize.py").write_text("import sys; sys.pep582_sitecustomize = __file__\n")
-    code = "import sys; print(getattr(sys, 'pep582_sitecustomize', None))"
-    proc = start(patched, "-c", code, cwd=project)
-    assert proc.stdout.strip() == str(purelib / "sitecustomize.py"), proc.stderr
-
-
-def test_deleted_current_directory_is_silent(tmp_path: Path, patched: Any) -> None:
-    gone = tmp_path / "gone"
-    gone.mkdir()
-    code = (
-        "import os, subprocess, sys\n"
-        f"os.chdir({str(gone)!r}); os.rmdir({str(gone)!r})\n"
-        "p = subprocess.run(sys.argv[1:] + ['-c', 'print(1)'], capture_output=True, text=True)\n"
-        "print(p.returncode, p.stdout.strip(), repr(p.stderr))\n"
-    )
-    proc = start(patched, "-c", code, *patched.command(), cwd=tmp_path)
-    assert proc.stdout.split() == ["0", "1", "''"], proc.stderr
-
-
-# -- the trust rule (root only: other owners are made with chown) ------------------------
 
 
 @pytest.fixture

@@ -1,13 +1,20 @@
-"""The PEP's sys.path step, exercised through real interpreters with the hook enabled."""
+"""The PEP's sys.path step, exercised through real interpreters that perform it at
+startup: each CPython/PyPy here with the hook installed (``pep582 enable``), and each
+CPython here as a copy whose ``site.py`` carries the patch (``pep/reference``): the same
+cases, run unchanged against both."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pep582.interpreter import Interpreter
 
 from helpers import VERSIONS, add_module, interpreter, make_venv, pep582, run
 
@@ -20,28 +27,61 @@ except ImportError:
     where = None
 print(json.dumps({"where": where, "path": sys.path}))
 """
+KINDS = ("hook", "site.py")
 
 
-@pytest.fixture(scope="session", params=VERSIONS)
-def hooked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """(base interpreter, venv python with `pep582 enable` applied) for each Python here."""
-    base = interpreter(request.param)
+@dataclass
+class Stepping:
+    """An interpreter that performs the step at startup, and how to start it."""
+
+    kind: str  # "hook" (the .pth hook in a venv) or "site.py" (a patched copy)
+    base: Interpreter
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    module: str = "_pep582_hook"  # where activate() lives in the running interpreter
+
+    def run(
+        self,
+        args: list[str],
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+        check: bool = False,
+    ) -> subprocess.CompletedProcess[str]:
+        return run([*self.argv, *args], cwd=cwd, env={**self.env, **(env or {})},
+                   input=input, check=check)  # fmt: skip
+
+
+@pytest.fixture(
+    scope="session",
+    params=[(kind, v) for kind in KINDS for v in VERSIONS],
+    ids=[f"{kind}-{v}" for kind in KINDS for v in VERSIONS],
+)
+def hooked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Stepping:
+    """Each Python here, with the hook enabled in a fresh venv or its site.py patched."""
+    kind, version = request.param
+    base = interpreter(version)
     if base is None:
-        pytest.skip(f"Python {request.param} is not installed here")
-    venv_python = make_venv(base, tmp_path_factory.mktemp(f"venv{request.param}") / "v")
+        pytest.skip(f"Python {version} is not installed here")
+    if kind == "site.py":
+        from test_site_patch import build
+
+        copy = build(version, tmp_path_factory, patched=True)
+        return Stepping(kind, base, copy.command(), copy.environ(), "site")
+    venv_python = make_venv(base, tmp_path_factory.mktemp(f"venv{version}") / "v")
     result = pep582("enable", "--python", venv_python)
     assert result.returncode == 0, result.stderr
-    return base, venv_python
+    return Stepping(kind, base, [str(venv_python)])
 
 
 def probe(
-    python: Path,
+    python: Stepping,
     *args: str,
     cwd: Path,
     env: dict[str, str] | None = None,
     input: str | None = None,
 ) -> dict[str, Any]:
-    proc = run([python, *args], cwd=cwd, env=env, input=input)
+    proc = python.run(list(args), cwd=cwd, env=env, input=input)
     assert proc.returncode == 0, proc.stderr
     assert "pep582:" not in proc.stderr, proc.stderr
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -49,32 +89,35 @@ def probe(
 
 
 @pytest.fixture
-def project(tmp_path: Path, hooked: Any) -> Path:
-    base, _ = hooked
+def project(tmp_path: Path, hooked: Stepping) -> Path:
     proj = tmp_path / "proj"
     proj.mkdir()
     (proj / "app.py").write_text(PROBE)
-    add_module(proj, base)
+    add_module(proj, hooked.base)
     other = tmp_path / "elsewhere"
     other.mkdir()
-    add_module(other, base)  # a decoy: must never be used when a script runs
+    add_module(other, hooked.base)  # a decoy: must never be used when a script runs
     return proj
 
 
-def test_script_uses_its_own_directory(project: Path, hooked: Any) -> None:
-    _, py = hooked
+def local(project: Path) -> str:
+    return str(project / "__pypackages__")
+
+
+def test_script_uses_its_own_directory(project: Path, hooked: Stepping) -> None:
+    py = hooked
     assert probe(py, "app.py", cwd=project)["where"].startswith(str(project / "__pypackages__"))
 
 
-def test_script_run_from_elsewhere_ignores_cwd(project: Path, hooked: Any) -> None:
-    _, py = hooked
+def test_script_run_from_elsewhere_ignores_cwd(project: Path, hooked: Stepping) -> None:
+    py = hooked
     other = project.parent / "elsewhere"
     found = probe(py, str(project / "app.py"), cwd=other)["where"]
     assert found.startswith(str(project / "__pypackages__"))
 
 
-def test_cwd_pypackages_ignored_for_script_without_own(tmp_path: Path, hooked: Any) -> None:
-    base, py = hooked
+def test_cwd_pypackages_ignored_for_script_without_own(tmp_path: Path, hooked: Stepping) -> None:
+    base, py = hooked.base, hooked
     scripts = tmp_path / "scripts"
     scripts.mkdir()
     (scripts / "tool.py").write_text(PROBE)
@@ -83,8 +126,8 @@ def test_cwd_pypackages_ignored_for_script_without_own(tmp_path: Path, hooked: A
 
 
 @pytest.mark.parametrize("mode", ["-c", "-m", "stdin", "dash"])
-def test_cwd_modes_use_current_directory(project: Path, hooked: Any, mode: str) -> None:
-    _, py = hooked
+def test_cwd_modes_use_current_directory(project: Path, hooked: Stepping, mode: str) -> None:
+    py = hooked
     other = project.parent / "elsewhere"
     (other / "probe_mod.py").write_text(PROBE)
     args = {"-c": ["-c", PROBE], "-m": ["-m", "probe_mod"], "stdin": [], "dash": ["-"]}[mode]
@@ -92,9 +135,9 @@ def test_cwd_modes_use_current_directory(project: Path, hooked: Any, mode: str) 
     assert found["where"].startswith(str(other / "__pypackages__"))
 
 
-def test_interactive_prompt_uses_current_directory(project: Path, hooked: Any) -> None:
-    _, py = hooked
-    proc = run([py, "-i", "-q"], cwd=project, input="import localmod; print(localmod.WHERE)\n")
+def test_interactive_prompt_uses_current_directory(project: Path, hooked: Stepping) -> None:
+    py = hooked
+    proc = py.run(["-i", "-q"], cwd=project, input="import localmod; print(localmod.WHERE)\n")
     assert str(project / "__pypackages__") in proc.stdout
 
 
@@ -104,17 +147,17 @@ def test_interactive_prompt_uses_current_directory(project: Path, hooked: Any) -
     ids=["isolated", "no-site", "safe-path", "PYTHONSAFEPATH"],
 )
 def test_modes_that_activate_nothing(
-    project: Path, hooked: Any, flags: list[str], env: dict[str, str]
+    project: Path, hooked: Stepping, flags: list[str], env: dict[str, str]
 ) -> None:
-    base, py = hooked
+    base, py = hooked.base, hooked
     if flags == ["-P"] and base.facts.version < (3, 11):
         pytest.skip("-P exists from Python 3.11")
     assert probe(py, *flags, "app.py", cwd=project, env=env)["where"] is None
     assert probe(py, *flags, "-c", PROBE, cwd=project, env=env)["where"] is None
 
 
-def test_symlinked_script_uses_real_directory(project: Path, hooked: Any) -> None:
-    _, py = hooked
+def test_symlinked_script_uses_real_directory(project: Path, hooked: Stepping) -> None:
+    py = hooked
     bindir = project.parent / "bin"
     bindir.mkdir()
     (bindir / "app").symlink_to(project / "app.py")
@@ -122,8 +165,8 @@ def test_symlinked_script_uses_real_directory(project: Path, hooked: Any) -> Non
     assert found.startswith(str(project / "__pypackages__"))
 
 
-def test_sys_path_order(project: Path, hooked: Any) -> None:
-    base, py = hooked
+def test_sys_path_order(project: Path, hooked: Stepping) -> None:
+    base, py = hooked.base, hooked
     path = probe(py, "app.py", cwd=project)["path"]
     local = [i for i, p in enumerate(path) if "__pypackages__" in p]
     stdlib = [i for i, p in enumerate(path) if p.endswith(f"python{base.facts.version_tag}")]
@@ -136,8 +179,8 @@ def test_sys_path_order(project: Path, hooked: Any) -> None:
     assert local[0] == min(site) - 1  # immediately before the first site-packages
 
 
-def test_pth_processed_exactly_once_and_step_idempotent(project: Path, hooked: Any) -> None:
-    base, py = hooked
+def test_pth_processed_exactly_once_and_step_idempotent(project: Path, hooked: Stepping) -> None:
+    base, py = hooked.base, hooked
     purelib = Path(add_module(project, base)).parent
     extra = project / "extra"
     extra.mkdir()
@@ -147,11 +190,11 @@ def test_pth_processed_exactly_once_and_step_idempotent(project: Path, hooked: A
         f"{extra}\nimport os; open({str(counter)!r}, 'a').write('x')\n"
     )
     code = (
-        "import sys, json, extramod, _pep582_hook\n"
-        "again = _pep582_hook.activate('')\n"
+        f"import sys, json, extramod, {py.module}\n"
+        f"again = {py.module}.activate('')\n"
         "print(json.dumps({'path': sys.path, 'again': again}))\n"
     )
-    proc = run([py, "-c", code], cwd=project, check=True)
+    proc = py.run(["-c", code], cwd=project, check=True)
     data = json.loads(proc.stdout)
     assert counter.read_text() == "x"
     assert data["again"] == []
@@ -163,9 +206,9 @@ def test_pth_processed_exactly_once_and_step_idempotent(project: Path, hooked: A
 
 
 def test_pip_install_prefix_tree_is_picked_up(
-    tmp_path: Path, hooked: Any, wheelhouse: Path
+    tmp_path: Path, hooked: Stepping, wheelhouse: Path
 ) -> None:
-    base, py = hooked
+    base, py = hooked.base, hooked
     if run([base.executable, "-m", "pip", "--version"]).returncode != 0:
         pytest.skip("this interpreter has no pip")
     project = tmp_path / "proj"
@@ -186,12 +229,14 @@ def test_pip_install_prefix_tree_is_picked_up(
         cwd=project,
         check=True,
     )
-    proc = run([py, "-c", "import hello; print(hello.__file__)"], cwd=project, check=True)
+    proc = py.run(["-c", "import hello; print(hello.__file__)"], cwd=project, check=True)
     assert str(project / "__pypackages__") in proc.stdout
 
 
-def test_pep582_run_without_hook(project: Path, hooked: Any) -> None:
-    base, _ = hooked
+def test_pep582_run_without_hook(project: Path, hooked: Stepping) -> None:
+    if hooked.kind != "hook":
+        pytest.skip("pep582 run uses the installed interpreter, not a patched copy")
+    base = hooked.base
     other = project.parent / "elsewhere"
     proc = pep582(
         "run", "--python", os.fspath(base.executable), str(project / "app.py"), cwd=other
@@ -207,29 +252,44 @@ def test_pep582_run_without_hook(project: Path, hooked: Any) -> None:
 
 
 def test_sitecustomize_in_pypackages_is_imported_like_any_site_dir(
-    project: Path, hooked: Any
+    project: Path, hooked: Stepping
 ) -> None:
     """The PEP's interplay table: sitecustomize is imported after the step runs."""
-    base, py = hooked
+    base, py = hooked.base, hooked
     purelib = Path(add_module(project, base)).parent
     (purelib / "sitecustomize.py").write_text("import sys; sys.pep582_sitecustomize = __file__\n")
-    proc = run(
-        [py, "-c", "import sys; print(getattr(sys, 'pep582_sitecustomize', None))"],
+    proc = py.run(
+        ["-c", "import sys; print(getattr(sys, 'pep582_sitecustomize', None))"],
         cwd=project,
         check=True,
     )
     assert proc.stdout.strip() == str(purelib / "sitecustomize.py")
 
 
-def test_deleted_current_directory_is_silent(tmp_path: Path, hooked: Any) -> None:
-    _, py = hooked
+def test_deleted_current_directory_is_silent(tmp_path: Path, hooked: Stepping) -> None:
+    py = hooked
     gone = tmp_path / "gone"
     gone.mkdir()
     code = (
-        "import os, subprocess, sys\n"
+        "import json, os, subprocess, sys\n"
         f"os.chdir({str(gone)!r}); os.rmdir({str(gone)!r})\n"
-        "p = subprocess.run([sys.argv[1], '-c', 'print(1)'], capture_output=True, text=True)\n"
+        "p = subprocess.run([*json.loads(sys.argv[1]), '-c', 'print(1)'],"
+        " capture_output=True, text=True)\n"
         "print(p.returncode, p.stdout.strip(), repr(p.stderr))\n"
     )
-    proc = run([py, "-c", code, py], check=True)
+    proc = py.run(["-c", code, json.dumps(py.argv)], check=True)
     assert proc.stdout.split() == ["0", "1", "''"]
+
+
+def test_directory_argument_uses_the_directory(project: Path, hooked: Stepping) -> None:
+    (project / "__main__.py").write_text(PROBE)
+    found = probe(hooked, str(project), cwd=project.parent / "elsewhere")["where"]
+    assert found.startswith(local(project))
+
+
+def test_pythonpypackages_is_honoured_except_under_e(project: Path, hooked: Stepping) -> None:
+    other = project.parent / "elsewhere"
+    env = {"PYTHONPYPACKAGES": local(project)}
+    assert probe(hooked, "-c", PROBE, cwd=other, env=env)["where"].startswith(local(project))
+    ignored = probe(hooked, "-E", "-c", PROBE, cwd=other, env=env)["where"]
+    assert ignored.startswith(local(other))
