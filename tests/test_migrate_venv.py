@@ -68,6 +68,8 @@ def rich_venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Pat
             "-q",
             "--no-periodic-update",
             "--no-download",
+            "--setuptools",
+            "bundle",
             "-p",
             sys.executable,
             venv,

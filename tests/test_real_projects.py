@@ -32,7 +32,7 @@ def pip_install(venv: Path, wheelhouse: Path, *names: str) -> None:
 
 def virtualenv(path: Path) -> Path:
     run([sys.executable, "-m", "virtualenv", "-q", "--no-periodic-update", "--no-download",
-         "-p", sys.executable, path], check=True)  # fmt: skip
+         "--setuptools", "bundle", "-p", sys.executable, path], check=True)  # fmt: skip
     return path
 
 
