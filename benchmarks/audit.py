@@ -14,9 +14,14 @@ round (so every peer sees a warm page cache):
 - hashing every file of the tree once (sha256, the audit's hash, same 1 MiB reads);
 - reading the inventory only (metadata and RECORDs of every distribution).
 
-Printed: min/median/max of each, and the audit's median over the hashing median. The
-audit hashes every RECORD-listed file once and probes the target interpreter twice
-(``choose_python`` and the stdlib names), so its floor is hashing plus ~0.1 s.
+The process runs in the environment every benchmark here uses (common.py: cached
+bytecode, no pip settings) with ``PEP582_CACHE_DIR`` inside the temporary directory, so
+the user's wheel cache is never touched.
+
+Printed: min/median/max of each, the load average sampled before every round, and the
+audit's median over the hashing median. The audit hashes every RECORD-listed file once
+and probes the target interpreter twice (``choose_python`` and the stdlib names), so its
+floor is hashing plus ~0.1 s.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from common import bench_env, describe_load, load_average
 
 from pep582.audit import audit
 from pep582.scheme import InterpreterFacts, scheme_for
@@ -132,8 +139,10 @@ def main() -> None:
             assert not report.findings, [f.as_dict() for f in report.findings[:3]]
             assert report.files_hashed == files - args.dists  # every file but RECORD
 
+        env = bench_env(Path(tmp) / "pep582-cache")
+
         def cli() -> None:
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
 
         def inventory_only() -> None:
             inventory(site)
@@ -147,7 +156,10 @@ def main() -> None:
         samples: dict[str, list[float]] = {name: [] for name in peers}
         cpu: dict[str, list[float]] = {name: [] for name in peers}
         rng = random.Random(args.seed)
+        loads: list[float] = []
         for round_number in range(args.rounds + 1):
+            if round_number:
+                loads.append(load_average())
             order = list(peers)
             rng.shuffle(order)
             for name in order:
@@ -157,11 +169,9 @@ def main() -> None:
                 if round_number:  # round 0 warms the page cache and bytecode
                     samples[name].append(time.perf_counter() - start)
                     cpu[name].append(_cpu() - used)
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(
-            f"{args.rounds} rounds, shuffled; {os.cpu_count()} CPUs, load average {load:.1f}; "
-            "wall seconds min / median / max, and median CPU seconds (all threads and "
-            "child processes):"
+            f"{args.rounds} rounds, shuffled; {describe_load(loads)}; wall seconds min / "
+            "median / max, and median CPU seconds (all threads and child processes):"
         )
         for name, values in samples.items():
             print(

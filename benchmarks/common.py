@@ -10,10 +10,16 @@ How every benchmark here stays honest (ARCHITECTURE.md, issue 13):
   with ``--offline``) it is repacked from the distributions of the venv running this.
 - Timing: one unmeasured warm-up round (it warms uv's cache and the tools' bytecode
   cache), then rounds in a new random order each; min/median/max for every figure,
-  ratios ours/peer from medians.
+  ratios ours/peer from medians. Each run's output is removed and the file system synced
+  outside the timing, so no run pays for the write-back of the one before.
 - Bytecode: every Python tool runs from cached bytecode (``PYTHONPYCACHEPREFIX`` under
   benchmarks/.cache), as when installed from a wheel; the machines' global
   ``PYTHONDONTWRITEBYTECODE=1`` would otherwise recompile the tools' source on every run.
+- The user's wheel cache is never touched: every command gets ``PEP582_CACHE_DIR`` inside
+  the scratch directory in use (a per-benchmark one by default, or one a peer names);
+  outside any scratch directory it names a path that cannot exist, so a stray run of ours
+  fails instead of filling ``~/.cache``.
+- Load: the 1-minute load average is sampled before every round and printed.
 """
 
 from __future__ import annotations
@@ -59,19 +65,44 @@ _NOISE = re.compile(r"^(PIP_(?!DISABLE_PIP_VERSION_CHECK$|CERT$)|UV_|PYTHONDONTW
 # A peer does its work into a fresh empty directory (made and removed outside the timing).
 Peer = Callable[[Path], object]
 
+OUR_CACHE = "PEP582_CACHE_DIR"  # the toolkit's unpacked-wheel cache (pep582.wheelcache)
+# Directories a peer may keep in its output that are a cache, not installed files.
+CACHE_NAMES = ("uv-cache", "pep582-cache")
+_scratches: list[Path] = []  # the scratch directories open now, innermost last
 
-def bench_env() -> dict[str, str]:
-    """The environment of every command: no pip/uv settings or config, cached bytecode."""
+
+def bench_env(pep582_cache: Path | None = None) -> dict[str, str]:
+    """The environment of every command: no pip/uv settings or config, cached bytecode,
+    and our wheel cache at ``pep582_cache`` (default: ``pep582-cache`` in the innermost
+    open scratch directory; outside one, a path that cannot be created)."""
     env = {k: v for k, v in os.environ.items() if not _NOISE.match(k)}
     env["PYTHONPYCACHEPREFIX"] = os.fspath(PYCACHE)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_CONFIG_FILE"] = os.devnull  # no machine-wide index, find-links or constraints
+    if pep582_cache is None:
+        pep582_cache = _scratches[-1] / CACHE_NAMES[1] if _scratches else Path(os.devnull, "x")
+    env[OUR_CACHE] = os.fspath(pep582_cache)
     return env
 
 
-def sh(*args: str | os.PathLike[str]) -> None:
+def sh(*args: str | os.PathLike[str], pep582_cache: Path | None = None) -> None:
     """Run a command in :func:`bench_env`; fail loudly."""
-    subprocess.run([os.fspath(a) for a in args], check=True, env=bench_env())
+    subprocess.run([os.fspath(a) for a in args], check=True, env=bench_env(pep582_cache))
+
+
+def load_average() -> float:
+    """The 1-minute load average (NaN where the system has none)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def describe_load(samples: Sequence[float]) -> str:
+    """min/median/max of load-average samples, and the CPU count they compare with."""
+    if not samples:
+        return f"load average not sampled ({os.cpu_count()} CPUs)"
+    return (
+        f"load average (1 min, sampled each round) {min(samples):.2f} / "
+        f"{statistics.median(samples):.2f} / {max(samples):.2f} on {os.cpu_count()} CPUs"
+    )
 
 
 def ours(*args: str | os.PathLike[str]) -> list[str]:
@@ -90,8 +121,13 @@ def scratch() -> Iterator[Path]:
     for files inside it (``PYTHONPYCACHEPREFIX`` mirrors absolute paths)."""
     CACHE.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pep582-bench-", dir=CACHE) as tmp:
-        yield Path(tmp)
-    shutil.rmtree(PYCACHE / Path(tmp).relative_to(Path(tmp).anchor), ignore_errors=True)
+        _scratches.append(Path(tmp))
+        try:
+            yield Path(tmp)
+        finally:
+            _scratches.pop()
+            # also when the benchmark failed: nothing of this run may outlive it
+            shutil.rmtree(PYCACHE / Path(tmp).relative_to(Path(tmp).anchor), ignore_errors=True)
 
 
 # -- the wheelhouse -------------------------------------------------------------------------
@@ -292,11 +328,12 @@ def without_seed(site: Path, destination: Path) -> Path:
 
 
 def count_files(tree: Path) -> tuple[int, int]:
-    """(files and symlinks, ``.pyc`` files) under ``tree``, a cold uv cache left out."""
+    """(files and symlinks, ``.pyc`` files) under ``tree``, a cold uv or pep582 cache left
+    out."""
     files = pyc = 0
     for directory, subdirectories, names in os.walk(tree):
-        if Path(directory) == tree and "uv-cache" in subdirectories:
-            subdirectories.remove("uv-cache")
+        if Path(directory) == tree:
+            subdirectories[:] = [d for d in subdirectories if d not in CACHE_NAMES]
         files += len(names)
         pyc += sum(1 for name in names if name.endswith(".pyc"))
     return files, pyc
@@ -305,10 +342,40 @@ def count_files(tree: Path) -> tuple[int, int]:
 # -- peers ----------------------------------------------------------------------------------
 
 
+def our_cache(root: Path, warm: bool) -> Callable[[Path], Path]:
+    """Where a run of ours (its output directory given) keeps its unpacked-wheel cache.
+
+    Warm: one directory under the scratch ``root``, kept across rounds and filled by the
+    unmeasured warm-up round. Cold: a new empty directory inside each run's output
+    (removed with it, never counted as output).
+    """
+    kept = root / "pep582-cache-warm"
+    return (lambda out: kept) if warm else (lambda out: out / CACHE_NAMES[1])
+
+
+# How every install benchmark describes its two caches of ours.
+OUR_CACHES = (
+    "ours: warm = one PEP582_CACHE_DIR kept across rounds (filled by the warm-up round), "
+    "cold = a new empty one per run, both inside the scratch directory"
+)
+
+
+def profile_warm(
+    what: str, command: Callable[[Path], list[str]], root: Path, warm: Callable[[Path], Path]
+) -> None:
+    """Profile one run of ours (``command(project)``) with the warm cache, in a new
+    project directory under ``root``."""
+    project = root / "profiled"
+    project.mkdir()
+    print(f"profile of one run: {what} (warm cache)")
+    profile(command(project), root, pep582_cache=warm(project))
+
+
 def uv_install(
-    uv: str, house: Path, python: Path, frozen: Path, cache: Path | None, no_deps: bool
+    uv: str, house: Path, python: Path, requirements: Path, cache: Path | None, no_deps: bool
 ) -> Peer:
-    """``uv pip install --target``: hard links from a warm cache (``cache``), or a cold one.
+    """``uv pip install --target -r REQUIREMENTS`` (pins, or a ``pylock.toml``): hard
+    links from a warm cache (``cache``), or a cold one.
 
     A warm cache is filled by the unmeasured warm-up round; ``cache=None`` gives every
     run a new empty cache. No bytecode is compiled (uv's default, stated explicitly).
@@ -334,7 +401,7 @@ def uv_install(
             "--target",
             out / "t",
             "-r",
-            frozen,
+            requirements,
         )
 
     return install
@@ -371,6 +438,7 @@ class Measured:
     outputs: dict[str, tuple[int, int]]  # (files, .pyc) each peer left, from the warm-up
     rounds: int
     seed: int
+    loads: list[float]  # 1-minute load average before each measured round
 
     def median(self, name: str) -> float:
         return statistics.median(self.samples[name])
@@ -382,7 +450,10 @@ def measure(peers: dict[str, Peer], rounds: int, scratch: Path, seed: int) -> Me
     samples: dict[str, list[float]] = {name: [] for name in peers}
     outputs: dict[str, tuple[int, int]] = {}
     numbers = iter(range(1 << 30))
+    loads: list[float] = []
     for round_number in range(rounds + 1):
+        if round_number:
+            loads.append(load_average())
         order = list(peers)
         rng.shuffle(order)
         for name in order:
@@ -396,7 +467,10 @@ def measure(peers: dict[str, Peer], rounds: int, scratch: Path, seed: int) -> Me
             else:
                 samples[name].append(elapsed)
             shutil.rmtree(out)
-    return Measured(samples, outputs, rounds, seed)
+            # Write back what this run created and removed before the next one starts:
+            # otherwise its journal and discard work lands in the next peer's timing.
+            os.sync()
+    return Measured(samples, outputs, rounds, seed, loads)
 
 
 def print_figures(measured: Measured, unit: float = 1000.0, label: str = "ms") -> None:
@@ -411,6 +485,7 @@ def print_figures(measured: Measured, unit: float = 1000.0, label: str = "ms") -
             f"  {name:<{width}}{low * unit:9.1f}{mid * unit:9.1f}{high * unit:9.1f}"
             f"     {output:>18}"
         )
+    print(f"  {describe_load(measured.loads)}")
 
 
 @dataclass
@@ -449,25 +524,40 @@ def _package_root() -> Path:
     return Path(spec.origin).parent.parent
 
 
-def profile(command: list[str], scratch: Path, top: int = 15) -> None:
+# What the cumulative listing keeps: the toolkit's own functions and waits on children
+# (click's and runpy's wrappers would fill it otherwise).
+_OURS_OR_CHILDREN = r"pep582/|subprocess\.py.*\(run\)"
+
+
+def profile(
+    command: list[str], scratch: Path, top: int = 25, pep582_cache: Path | None = None
+) -> None:
     """Run ``command`` (``python -m MODULE ...``) once under cProfile and print the top
-    ``top`` entries by cumulative time, then the top 10 by own time (``tottime``)."""
+    ``top`` of the toolkit's functions (and ``subprocess.run``, time spent waiting on a
+    child) by cumulative time, then the top 12 of all by own time (``tottime``)."""
     assert command[1] == "-m", command
     stats_file = scratch / "profile.out"
     profiled = [command[0], "-m", "cProfile", "-o", os.fspath(stats_file), *command[1:]]
-    subprocess.run(profiled, check=True, env=bench_env())
+    start = time.perf_counter()
+    subprocess.run(profiled, check=True, env=bench_env(pep582_cache))
+    print(f"  wall time under the profiler: {(time.perf_counter() - start) * 1000:.0f} ms")
     short = {
         sysconfig.get_paths()["purelib"] + os.sep: "",
         os.fspath(_package_root()) + os.sep: "",
         sysconfig.get_paths()["stdlib"] + os.sep: "stdlib:",
     }
-    for key, count, what in (("cumulative", top, "cumulative"), ("tottime", 10, "own")):
+    listings = (
+        ("cumulative", (_OURS_OR_CHILDREN, top), f"top {top} of ours by cumulative time"),
+        ("tottime", (12,), "top 12 by own time"),
+    )
+    for key, restrictions, what in listings:
         text = io.StringIO()
-        pstats.Stats(os.fspath(stats_file), stream=text).sort_stats(key).print_stats(count)
+        stats = pstats.Stats(os.fspath(stats_file), stream=text).sort_stats(key)
+        stats.print_stats(*restrictions)
         lines = [line for line in text.getvalue().splitlines() if line.strip()]
         if key == "cumulative":
             print(f"  {next(line for line in lines if 'function calls' in line).strip()}")
-        print(f"  top {count} by {what} time:")
+        print(f"  {what}:")
         for line in lines[next(i for i, x in enumerate(lines) if "ncalls" in x) :]:
             for long, brief in short.items():
                 line = line.replace(long, brief)

@@ -5,16 +5,27 @@
 The requirements file pins every distribution of the wheelhouse (see common.py) exactly;
 every command resolves it (dependencies included) and installs it offline from the same
 local wheelhouse, for the same interpreter, into an empty directory, compiling nothing.
-Each round runs, in a new random order: ``pep582-migrate requirements.txt``; ``pip
-install --target --no-compile`` with the very pip the toolkit drives; ``uv pip install
---target`` with a warm cache (filled by the unmeasured warm-up round) and with a new
-empty cache (unzipping every wheel, as we do today); and, as the floor under our time,
-pip's resolution alone (``pip install --dry-run --report``, the first thing we run).
+Each round runs, in a new random order:
 
---profile runs one ``pep582-migrate requirements.txt`` under cProfile and prints the top
-15 entries by cumulative time and the top 10 by own time. pip's time shows as waiting on
-its subprocess, and wheels installed in worker threads as the main thread waiting on a
-lock: cProfile sees the main thread only.
+- ``pep582-migrate requirements.txt`` with a *warm* wheel cache (one ``PEP582_CACHE_DIR``
+  kept across rounds, filled by the unmeasured warm-up round: every wheel is hard-linked
+  from its unpacked entry) and with a *cold* one (a new empty ``PEP582_CACHE_DIR`` each
+  run: every wheel is hashed, unpacked into the cache, then linked);
+- ``pep582-migrate requirements.txt --dry-run`` (it resolves only: our time before any
+  file is touched);
+- ``pip install --target --no-compile`` with the very pip the toolkit drives;
+- ``uv pip install --target`` with a warm cache (filled by the warm-up round) and with a
+  new empty cache;
+- as the floor under our time, pip's resolution alone (``pip install --dry-run --report``,
+  the command we run first): what fraction of our run it is, is printed.
+
+Every run of ours gets its ``PEP582_CACHE_DIR`` inside the scratch directory; the user's
+cache is never read or written.
+
+--profile runs one ``pep582-migrate requirements.txt`` with the warm cache under cProfile
+and prints the toolkit's top 25 functions by cumulative time and the top 12 by own time.
+pip's time shows as waiting on its subprocess (``subprocess.run``): cProfile sees this
+process's main thread only.
 """
 
 from __future__ import annotations
@@ -25,24 +36,28 @@ import shutil
 from pathlib import Path
 
 from common import (
+    OUR_CACHES,
     Peer,
     Ratio,
     add_arguments,
     build_venv,
     measure,
+    our_cache,
     ours,
     pip,
     pip_target,
     print_figures,
     print_ratios,
-    profile,
+    profile_warm,
     scratch,
     sh,
     uv_install,
     wheelhouse,
 )
 
-OURS = "pep582-migrate requirements.txt"
+OURS_WARM = "pep582-migrate requirements.txt (warm cache)"
+OURS_COLD = "pep582-migrate requirements.txt (cold cache)"
+OURS_DRY = "pep582-migrate requirements.txt --dry-run"
 PIP = "pip install --target --no-compile"
 UV_WARM = "uv pip install --target (warm)"
 UV_COLD = "uv pip install --target (cold)"
@@ -52,7 +67,7 @@ RESOLVE = "floor: pip resolve only (--report)"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser, rounds=11)
-    parser.add_argument("--profile", action="store_true", help="profile one run of ours")
+    parser.add_argument("--profile", action="store_true", help="profile one warm run of ours")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     house, origin = wheelhouse(args.offline)
@@ -60,11 +75,11 @@ def main() -> None:
     with scratch() as root:
         venv = build_venv(root, house)  # the interpreter everything installs for
         index = ["--no-index", "--find-links", os.fspath(house)]
+        warm, cold = our_cache(root, warm=True), our_cache(root, warm=False)
 
-        def command(project: Path) -> list[str]:
-            requirements = project / "requirements.txt"
-            shutil.copy(venv.frozen, requirements)
-            return ours(requirements, "-q", *index, "--python", venv.python)
+        def command(project: Path, *flags: str) -> list[str]:
+            python = ["--python", os.fspath(venv.python)]
+            return ours(venv.frozen, "-q", *flags, *index, *python, "--project", project)
 
         def resolve_only(out: Path) -> None:
             sh(
@@ -81,7 +96,9 @@ def main() -> None:
             )
 
         peers: dict[str, Peer] = {
-            OURS: lambda out: sh(*command(out)),
+            OURS_WARM: lambda out: sh(*command(out), pep582_cache=warm(out)),
+            OURS_COLD: lambda out: sh(*command(out), pep582_cache=cold(out)),
+            OURS_DRY: lambda out: sh(*command(out, "--dry-run"), pep582_cache=warm(out)),
             PIP: pip_target(venv.python, house, venv.frozen, no_deps=False),
             RESOLVE: resolve_only,
         }
@@ -95,23 +112,35 @@ def main() -> None:
         print(
             f"{venv.distributions} pinned distributions, resolved with dependencies by every "
             f"command; {args.rounds} rounds after a warm-up, order shuffled each round "
-            f"(seed {seed}); uv: --link-mode hardlink, no bytecode"
+            f"(seed {seed}); uv: --link-mode hardlink, no bytecode; " + OUR_CACHES
         )
         print_figures(measured)
         print_ratios(
             measured,
             [
-                Ratio("ours / pip install --target", [OURS], [PIP], 0.5),
-                Ratio("ours / uv (warm cache)", [OURS], [UV_WARM]),
-                Ratio("ours / uv (cold cache)", [OURS], [UV_COLD]),
-                Ratio("share of ours spent in pip resolve", [RESOLVE], [OURS]),
+                Ratio("ours (warm) / pip install --target", [OURS_WARM], [PIP], 0.5),
+                Ratio("ours (cold) / pip install --target", [OURS_COLD], [PIP]),
+                Ratio("ours (warm) / uv (warm cache)", [OURS_WARM], [UV_WARM]),
+                Ratio("ours (cold) / uv (cold cache)", [OURS_COLD], [UV_COLD]),
+                Ratio("floor: pip resolve / pip install --target", [RESOLVE], [PIP]),
             ],
         )
+        floor = measured.median(RESOLVE)
+        print("pip's resolution (the floor) as a fraction of our time, from medians:")
+        for name in (OURS_WARM, OURS_COLD, OURS_DRY):
+            ours_time = measured.median(name)
+            print(
+                f"  {name:<46} {floor / ours_time:6.0%}  "
+                f"(the rest: {(ours_time - floor) * 1000:.0f} ms)"
+            )
+        dry = measured.median(OURS_DRY)
+        linking = measured.median(OURS_WARM) - dry
+        print(
+            f"  warm run minus --dry-run (what installing from the cache adds): "
+            f"{linking * 1000:.0f} ms over a {dry * 1000:.0f} ms dry run"
+        )
         if args.profile:
-            project = root / "profiled"
-            project.mkdir()
-            print("profile of one run: pep582-migrate requirements.txt")
-            profile(command(project), root)
+            profile_warm("pep582-migrate requirements.txt", command, root, warm)
 
 
 if __name__ == "__main__":

@@ -16,10 +16,10 @@ of site-packages without pip's files, and the installing peers install every dis
 but pip. We chose this over ``--include-pip`` because the default is what users run and
 what issue 13's targets are about; the peers get the same reduced set instead.
 
---profile runs one migration (default mode unless named) under cProfile and prints the top
-15 entries by cumulative time. --scale adds synthetic venvs of 100 and 1,000
-distributions (10,000 / 100,000 files) to show that time grows linearly and peak memory
-stays small.
+--profile runs one migration (default mode unless named) under cProfile and prints the
+toolkit's top 25 functions by cumulative time and the top 12 by own time. --scale adds
+synthetic venvs of 100 and 1,000 distributions (10,000 / 100,000 files) to show that time
+grows linearly and peak memory stays small.
 """
 
 from __future__ import annotations

@@ -278,3 +278,55 @@ def test_help_summaries_are_whole_sentences() -> None:
     for line in commands.strip().splitlines():
         assert not line.rstrip().endswith("..."), line
     assert (PACKAGES / "hello").is_dir()
+
+
+@pytest.mark.parametrize("config", ["mypy.ini", "pyproject.toml"])
+def test_ide_mypy_uses_installed_types_but_checks_only_the_project(
+    tmp_path: Path, config: str
+) -> None:
+    """mypy finds what __pypackages__ holds and uses its types, but errors inside it are
+    not the project's (as for site-packages); a second run rewrites the same section."""
+    pytest.importorskip("mypy")
+    project = tmp_path / "app"
+    site = project / DIRNAME / "lib" / f"python{PY}" / "site-packages"
+    (site / "sloppy").mkdir(parents=True)
+    (site / "sloppy" / "__init__.py").write_text(
+        'broken: int = "not an int"\n\ndef answer() -> int:\n    return 42\n'
+    )
+    (site / "single.py").write_text("def name() -> str:\n    return 'x'\n")
+    (project / "app.py").write_text(
+        "import single\nimport sloppy\n\nwrong: str = sloppy.answer()\nok: str = single.name()\n"
+    )
+    if config == "pyproject.toml":
+        (project / config).write_text("[project]\nname = 'app'\n\n[tool.mypy]\nstrict = true\n")
+    for _ in range(2):
+        proc = pep582("ide", "--mypy", "--project", project)
+        assert proc.returncode == 0, proc.stderr
+    text = (project / config).read_text()
+    assert text.count("pep582 ide:") == 1 and "single.*" in text and "sloppy.*" in text
+    checked = run([sys.executable, "-m", "mypy", "app.py"], cwd=project)
+    assert checked.returncode == 1, checked.stdout
+    errors = [line for line in checked.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 1 and errors[0].startswith("app.py:4:"), checked.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["pep582-migrate", "--bogus", "--json"],
+        ["pep582-migrate", "--json"],  # SOURCE missing
+        ["pep582", "where", "--json", "--bogus"],
+        ["pep582", "install", "--json", "--python"],  # option without its value
+        ["pep582", "audit", "--json", "/nonexistent/project"],
+    ],
+)
+def test_usage_errors_are_json_with_json(tmp_path: Path, command: list[str]) -> None:
+    """With --json every error is one JSON object on stderr, usage errors (exit 2) too."""
+    if command[0] == "pep582-migrate":
+        proc = migrate_cli(*command[1:], cwd=tmp_path)
+    else:
+        proc = pep582(*command[1:], cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    error = json.loads(proc.stderr)["error"]
+    assert error["kind"] == "UsageError" and error["exit_code"] == 2 and error["message"]
+    assert proc.stdout == ""

@@ -3,6 +3,8 @@ versions checked, and several Python versions sharing one ``__pypackages__``."""
 
 from __future__ import annotations
 
+import json
+
 import os
 import shutil
 import sys
@@ -131,3 +133,12 @@ def test_two_pythons_share_one_pypackages(tmp_path: Path) -> None:
         assert out.stdout.strip().endswith(" 42")
     listing = pep582("list", "--project", project).stdout
     assert f"Python {found[0]}" in listing and f"Python {found[1]}" in listing
+    # The audit knows the shared script belongs to the second install: no false alarm,
+    # and an edit to it is still caught.
+    audited = pep582("audit", "--json", project)
+    findings = json.loads(audited.stdout)["findings"]
+    assert not [f for f in findings if f["check"] == "hash-mismatch"], findings
+    tool.write_bytes(tool.read_bytes() + b"# edited\n")
+    findings = json.loads(pep582("audit", "--json", project).stdout)["findings"]
+    mismatched = {f["path"] for f in findings if f["check"] == "hash-mismatch"}
+    assert mismatched == {str(tool)}, findings

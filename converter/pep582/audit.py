@@ -887,6 +887,8 @@ class _Auditor:
         try:
             check(path, entry, digest, size)
         except VerificationError:
+            if self._matches_another_record(dist, path, entry.hash_.name, digest, size):
+                return  # a shared file (bin/) one Python's install replaced: it is intact
             self.add(
                 "hash-mismatch",
                 "high",
@@ -900,6 +902,26 @@ class _Auditor:
                 record_size=entry.size,
                 size=size,
             )
+
+    def _matches_another_record(
+        self, owner: Distribution, path: str, algorithm: str, digest: str, size: int
+    ) -> bool:
+        """Whether another distribution's RECORD lists ``path`` with exactly these bytes:
+        the scripts directory is shared by every Python's tree, and installing for one
+        Python replaces a script another Python's RECORD also lists."""
+        for tree in self.report.trees:
+            for dist in tree.distributions:
+                if dist is owner or dist.record is None:
+                    continue
+                for entry, owned in zip(dist.record, dist.owned_files):
+                    if owned != path or entry.hash_ is None or entry.hash_.name != algorithm:
+                        continue
+                    try:
+                        check(path, entry, digest, size)
+                    except VerificationError:
+                        continue
+                    return True
+        return False
 
     def unowned(self, listed: list[tuple[str, str, str]]) -> None:
         """Files in the tree (``listed`` by :func:`_files_under`) that no RECORD lists,

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -37,6 +37,10 @@ def errors_reported(program: str, as_json: bool = False, verbose: bool = False) 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(1)
+    except click.UsageError as exc:
+        if not as_json:
+            raise
+        fail(program, exc.format_message(), exc.exit_code, "UsageError", as_json)
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
         raise
     except Exception as exc:
@@ -46,6 +50,22 @@ def errors_reported(program: str, as_json: bool = False, verbose: bool = False) 
             traceback.print_exc()
         hint = "" if verbose else " (rerun with -v for the traceback)"
         fail(program, f"internal error: {exc!r}{hint}", 1, "InternalError", as_json)
+
+
+class JsonUsageCommand(click.Command):
+    """A command whose usage errors (a bad option, a missing argument) are one JSON
+    object on stderr, like every other error, when ``--json`` is among its arguments."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        with errors_reported(info_name or self.name or "", "--json" in args):
+            return super().make_context(info_name, args, parent=parent, **extra)
+        raise AssertionError("unreachable")  # errors_reported exits or re-raises
 
 
 def fail(program: str, message: str, code: int, kind: str, as_json: bool) -> None:

@@ -276,19 +276,35 @@ def freeze(project: Path, python_spec: str | None) -> None:
 )
 @click.option("--vscode", is_flag=True, help=".vscode/settings.json (Pylance extraPaths).")
 @click.option("--pyright", is_flag=True, help="pyrightconfig.json extraPaths.")
-@click.option("--mypy", "mypy_", is_flag=True, help="mypy_path (mypy.ini or pyproject.toml).")
+@click.option(
+    "--mypy",
+    "mypy_",
+    is_flag=True,
+    help="mypy_path, errors inside __pypackages__ silenced (mypy.ini or pyproject.toml).",
+)
 @PROJECT
 @PYTHON
 def ide(vscode: bool, pyright: bool, mypy_: bool, project: Path, python_spec: str | None) -> None:
     """Write the project's site directories into editor and type-checker settings,
     merged with what is there (default: all three)."""
     from pep582 import ide as editors
+    from pep582.errors import SourceError
 
     tools = [t for t, on in (("vscode", vscode), ("pyright", pyright), ("mypy", mypy_)) if on]
     tools = tools or list(editors.TOOLS)
     listing = [t for t in _listing(project, python_spec) if t["layout"] == "pep582"]
     if not listing:
-        raise click.UsageError(f"{project.absolute() / DIRNAME} holds no site directory yet")
-    site_dirs = [Path(d) for d in listing[0]["site_dirs"]]
+        raise SourceError(
+            f"{project.absolute() / DIRNAME} holds no site directory yet: install something "
+            "first (pep582 install NAME, or pep582-migrate .venv)"
+        )
+    chosen = listing[0]
+    site_dirs = [Path(d) for d in chosen["site_dirs"]]
+    others = ", ".join(t["python"] for t in listing[1:])
+    click.echo(
+        f"Python {chosen['python']}'s site directory"
+        + (f" (also present: {others}; pick one with --python)" if others else "")
+    )
     for written in editors.configure(project.absolute(), tools, site_dirs):
-        click.echo(f"updated {written}")
+        state = "unchanged" if written in editors.UNCHANGED else "updated"
+        click.echo(f"{state} {written}")

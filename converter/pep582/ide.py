@@ -40,10 +40,14 @@ def _load_json(path: Path) -> dict[str, object]:
     return data
 
 
+UNCHANGED: set[Path] = set()  # files a run found already saying what it would write
+
+
 def _write(project: Path, path: Path, text: str) -> None:
     """Replace ``path`` (inside ``project``) atomically: every directory on the way is a
     plain directory (created if missing, never through a link), the file itself is a
-    regular file or absent, the temporary file is new (``O_EXCL``), the mode is kept."""
+    regular file or absent, the temporary file is new (``O_EXCL``), the mode is kept.
+    A file that already says ``text`` is left alone (and noted in :data:`UNCHANGED`)."""
     here = project
     for part in path.parent.relative_to(project).parts:
         here = here / part
@@ -63,6 +67,9 @@ def _write(project: Path, path: Path, text: str) -> None:
         if not stat.S_ISREG(info.st_mode):
             raise SourceError(f"{path} is not a regular file (a link?); not replacing it")
         mode = stat.S_IMODE(info.st_mode)
+        if read_text(path) == text:
+            UNCHANGED.add(path)
+            return
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -83,6 +90,8 @@ def _json_list(project: Path, path: Path, key: str, paths: list[str]) -> list[st
     if merged != current or not path.exists():
         data[key] = merged
         _write(project, path, json.dumps(data, indent=4) + "\n")
+    else:
+        UNCHANGED.add(path)
     return merged
 
 
@@ -125,23 +134,69 @@ def _set_in_section(lines: list[str], header: str, key: str, value: str) -> list
     return lines
 
 
-def mypy(project: Path, paths: list[str]) -> Path:
+MARKER = "# pep582 ide: installed in __pypackages__, not your code: errors there are silenced"
+
+
+def installed_modules(site_dirs: list[Path]) -> list[str]:
+    """The top-level import names the site directories provide (packages, namespace
+    packages, modules and extensions), sorted."""
+    names: set[str] = set()
+    for site_dir in site_dirs:
+        for entry in os.scandir(site_dir):
+            stem = entry.name.partition(".")[0]
+            if entry.is_dir(follow_symlinks=False):
+                if "." in entry.name or not entry.name.isidentifier():
+                    continue  # dist-info, egg-info and other data directories
+                names.add(entry.name)
+            elif entry.name.endswith((".py", ".pyi", ".so", ".pyd")) and stem.isidentifier():
+                names.add(stem)
+    names.discard("__pycache__")
+    return sorted(names)
+
+
+def _replace_marked(lines: list[str], block: list[str]) -> list[str]:
+    """``lines`` with the block after :data:`MARKER` (up to the next section after its own
+    header, or the end) replaced by ``block``; appended when there is no marker yet."""
+    try:
+        start = lines.index(MARKER + "\n")
+    except ValueError:
+        tail = lines[-1] if lines else ""
+        gap = ["\n"] if lines and tail.strip() else []
+        if tail and not tail.endswith("\n"):
+            gap = ["\n", "\n"]
+        return [*lines, *gap, MARKER + "\n", *block]
+    end = next((i for i in range(start + 2, len(lines)) if _HEADER.match(lines[i])), len(lines))
+    while end > start + 2 and not lines[end - 1].strip():
+        end -= 1  # keep the blank lines before the next section
+    return [*lines[:start], MARKER + "\n", *block, *lines[end:]]
+
+
+def mypy(project: Path, paths: list[str], modules: list[str]) -> Path:
     """``mypy_path`` in ``mypy.ini``, else ``[tool.mypy]`` of ``pyproject.toml``, else a new
-    ``mypy.ini``; existing entries are kept. The edited file is parsed again and must
-    say exactly that, or nothing is written."""
+    ``mypy.ini``; existing entries are kept. mypy checks what ``mypy_path`` finds as if it
+    were the project's own code, so a section (marked with :data:`MARKER`, rewritten on
+    every run) sets ``follow_imports = silent`` for the ``modules`` installed there: their
+    types are used, their errors are not reported, as for site-packages. The edited file
+    is parsed again and must say exactly that, or nothing is written."""
     ini, pyproject = project / "mypy.ini", project / "pyproject.toml"
+    patterns = [f"{name}.*" for name in modules]
     if ini.exists() or not pyproject.exists():
         lines = read_text(ini).splitlines(keepends=True) if ini.exists() else []
         current = _current(lines, "[mypy]", "mypy_path", quoted=False)
         value = ":".join(_merged(current, paths))
         updated = _set_in_section(lines, "[mypy]", "mypy_path", value)
         if updated is None:
-            updated = [*lines, *(["\n"] if lines else []), "[mypy]\n", f"mypy_path = {value}\n"]
+            updated = ["[mypy]\n", f"mypy_path = {value}\n", *(["\n"] if lines else []), *lines]
+        section = f"mypy-{','.join(patterns)}"
+        if patterns:
+            updated = _replace_marked(updated, [f"[{section}]\n", "follow_imports = silent\n"])
         text = "".join(updated)
         parser = configparser.ConfigParser(interpolation=None)
         try:
             parser.read_string(text)
-            ok = parser.get("mypy", "mypy_path") == value
+            ok = parser.get("mypy", "mypy_path") == value and (
+                not patterns or parser.get(section, "follow_imports") == "silent"
+            )
         except configparser.Error:
             ok = False
         _refuse_unless(ok, ini, f"mypy_path = {value}", "[mypy]")
@@ -154,10 +209,24 @@ def mypy(project: Path, paths: list[str]) -> Path:
     updated = _set_in_section(lines, "[tool.mypy]", "mypy_path", value)
     if updated is None:
         updated = [*lines, "\n[tool.mypy]\n", f"mypy_path = {value}\n"]
+    if patterns:
+        block = [
+            "[[tool.mypy.overrides]]\n",
+            f"module = {json.dumps(patterns)}\n",
+            'follow_imports = "silent"\n',
+        ]
+        updated = _replace_marked(updated, block)
     text = "".join(updated)
     try:
-        ok = tomllib.loads(text).get("tool", {}).get("mypy", {}).get("mypy_path") == joined
-    except tomllib.TOMLDecodeError:
+        settings = tomllib.loads(text).get("tool", {}).get("mypy", {})
+        ok = settings.get("mypy_path") == joined and (
+            not patterns
+            or any(
+                o.get("module") == patterns and o.get("follow_imports") == "silent"
+                for o in settings.get("overrides", [])
+            )
+        )
+    except (tomllib.TOMLDecodeError, AttributeError):
         ok = False
     _refuse_unless(ok, pyproject, f"mypy_path = {value}", "[tool.mypy]")
     _write(project, pyproject, text)
@@ -191,5 +260,10 @@ def _current(lines: list[str], header: str, key: str, quoted: bool) -> list[str]
 def configure(project: Path, tools: list[str], site_dirs: list[Path]) -> list[Path]:
     """Write the site directories into each tool's configuration; return the files."""
     paths = [os.path.relpath(d, project) for d in site_dirs]
-    writers = {"vscode": vscode, "pyright": pyright, "mypy": mypy}
-    return [writers[tool](project, paths) for tool in tools]
+    written = []
+    for tool in tools:
+        if tool == "mypy":
+            written.append(mypy(project, paths, installed_modules(site_dirs)))
+        else:
+            written.append({"vscode": vscode, "pyright": pyright}[tool](project, paths))
+    return written

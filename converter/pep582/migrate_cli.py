@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 import click
 
 from pep582 import __version__
-from pep582.cli_output import errors_reported, pip_options, show_outcome, terminal_progress
+from pep582.cli_output import (
+    JsonUsageCommand,
+    errors_reported,
+    pip_options,
+    show_outcome,
+    terminal_progress,
+)
 from pep582.errors import exit_codes_help
 from pep582.scheme import LAYOUTS, Layout
 
@@ -34,6 +40,7 @@ EPILOG = (
 
 
 @click.command(
+    cls=JsonUsageCommand,
     epilog=EPILOG,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
