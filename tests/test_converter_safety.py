@@ -4,6 +4,7 @@ the surroundings are snapshotted before and compared after."""
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -332,6 +333,30 @@ def test_merge_never_writes_into_the_live_tree_through_a_hard_link(area: Path) -
     assert proc.returncode == 0, proc.stderr
     assert "upgraded: hello 1.0 → 2.0" in proc.stdout
     assert kept.read_bytes() == old
+
+
+def test_summaries_say_downgraded_and_reinstalled(area: Path) -> None:
+    """A lower version replacing a higher one is a downgrade; ``--replace`` of the same
+    versions reinstalls them (neither added nor removed); the headline counts what moved."""
+    venv = venv_with(area, hello={"files": {"hello_mod.py": b"VERSION = 1\n"}})
+    project = area / "proj"
+    site = next(venv.glob("lib/python*/site-packages"))
+    shutil.rmtree(site / "hello-1.0.dist-info")
+    fake_dist(site, "hello", "2.0", {"hello_mod.py": b"VERSION = 2\n"})
+    assert migrate_cli(venv, "--project", project).returncode == 0
+    shutil.rmtree(site / "hello-2.0.dist-info")
+    fake_dist(site, "hello", "1.0", {"hello_mod.py": b"VERSION = 1\n"})
+    proc = migrate_cli(venv, "--project", project, "--merge")
+    assert proc.returncode == 0, proc.stderr
+    assert "downgraded: hello 2.0 → 1.0" in proc.stdout and "upgraded" not in proc.stdout
+    proc = migrate_cli(venv, "--project", project, "--replace", "--json")
+    assert proc.returncode == 0, proc.stderr
+    (change,) = [c for c in json.loads(proc.stdout)["distributions"] if c["name"] == "hello"]
+    assert (change["action"], change["previous"]) == ("add", "1.0")
+    proc = migrate_cli(venv, "--project", project, "--replace")
+    assert proc.stdout.startswith("migrated 1 distribution in"), proc.stdout
+    assert "reinstalled: hello 1.0\n" in proc.stdout
+    assert "added:" not in proc.stdout and "removed:" not in proc.stdout
 
 
 # -- disk full ---------------------------------------------------------------------------------

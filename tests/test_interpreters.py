@@ -4,7 +4,6 @@ versions checked, and several Python versions sharing one ``__pypackages__``."""
 from __future__ import annotations
 
 import json
-
 import os
 import shutil
 import sys

@@ -174,6 +174,25 @@ def test_pip_is_left_only_as_the_venvs_seed(tmp_path: Path) -> None:
     assert "skipped: pip" not in proc.stdout and " pip " in proc.stdout
 
 
+def test_setuptools_seeded_by_virtualenv_stays_behind_unless_required(tmp_path: Path) -> None:
+    """venv (up to 3.11) and virtualenv seed setuptools; like pip it is the venv's build
+    tool, not the project's, unless something in the venv requires it."""
+    venv = tmp_path / "proj" / ".venv"
+    run([sys.executable, "-m", "virtualenv", "-q", "--no-periodic-update", "--no-download",
+         "--setuptools", "bundle", venv], check=True)  # fmt: skip
+    site = next(venv.glob("lib/python*/site-packages"))
+    assert list(site.glob("setuptools-*.dist-info"))
+    proc = migrate_cli(venv, "--dry-run")
+    assert "skipped: setuptools" in proc.stdout and "skipped: pip" in proc.stdout
+    info = fake_dist(site, "uses-pkg-resources", "1.0", {"uses_pkg_resources.py": b""})
+    metadata = info / "METADATA"
+    metadata.write_text(metadata.read_text() + "Requires-Dist: setuptools\n")
+    proc = migrate_cli(venv, "--no-verify")  # METADATA was edited above, after RECORD
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped setuptools" not in proc.stdout and "skipped pip" in proc.stdout
+    assert list((tmp_path / "proj" / DIRNAME).glob("lib/*/site-packages/setuptools-*.dist-info"))
+
+
 def test_uv_relocatable_scripts_are_retargeted(tmp_path: Path, wheelhouse: Path) -> None:
     uv = shutil.which("uv", path=os.path.dirname(sys.executable)) or shutil.which("uv")
     if uv is None:

@@ -16,7 +16,7 @@ from pep582.errors import Pep582Error
 
 if TYPE_CHECKING:
     from pep582.operations import Outcome
-    from pep582.plan import Plan, Report
+    from pep582.plan import Change, Plan, Report
 
 VERBS = {"migrate": "migrated", "install": "installed", "uninstall": "uninstalled"}
 SHOWN = 5
@@ -132,11 +132,36 @@ def _print_tail(plan: Plan, verbose: bool) -> None:
         echo(f"nothing to do: {plan.noop}")
 
 
+def _grouped(plan: Plan) -> list[tuple[str, list[Change]]]:
+    """The plan's changes under the words a reader expects: a distribution put back at
+    the version it had is "reinstalled", a lower version replacing a higher one is
+    "downgraded" (both are ``add``/``upgrade`` in the JSON, with ``previous``)."""
+    from packaging.version import InvalidVersion, Version
+
+    def lower(change: Change) -> bool:
+        try:
+            return Version(change.version) < Version(change.previous or "")
+        except InvalidVersion:
+            return False
+
+    added = plan.changed("add")
+    upgrades = plan.changed("upgrade")
+    return [
+        ("added", [c for c in added if c.previous is None]),
+        ("reinstalled", [c for c in added if c.previous is not None]),
+        ("upgraded", [c for c in upgrades if not lower(c)]),
+        ("downgraded", [c for c in upgrades if lower(c)]),
+        ("removed", plan.changed("remove")),
+        ("already present", plan.changed("keep")),
+    ]
+
+
 def summary_lines(plan: Plan, report: Report | None, verbose: bool) -> list[str]:
     """The closing summary of a run (also used after a no-op)."""
     verb = VERBS[plan.operation]
     lines = []
-    moved = plan.changed("add", "upgrade", "remove")
+    uninstalling = plan.operation == "uninstall"
+    moved = plan.changed("remove") if uninstalling else plan.changed("add", "upgrade")
     took = f" in {report.seconds:.3f}s" if report is not None else ""
     if report is None and plan.noop:
         lines.append(f"nothing to do for {plan.target}: {plan.noop}")
@@ -145,16 +170,12 @@ def summary_lines(plan: Plan, report: Report | None, verbose: bool) -> list[str]
             f"{verb} {_plural(len(moved), 'distribution')} in {plan.target} "
             f"({plan.layout} layout){took}"
         )
-    for label, kinds in (
-        ("added", ("add",)),
-        ("upgraded", ("upgrade",)),
-        ("removed", ("remove",)),
-        ("already present", ("keep",)),
-    ):
-        changes = plan.changed(*kinds)  # type: ignore[arg-type]
+    for label, changes in _grouped(plan):
         if changes:
             shown = [
-                f"{c.name} {c.previous} → {c.version}" if c.previous else f"{c.name} {c.version}"
+                f"{c.name} {c.previous} → {c.version}"
+                if c.previous and c.previous != c.version
+                else f"{c.name} {c.version}"
                 for c in changes
             ]
             if not verbose and len(shown) > 12:

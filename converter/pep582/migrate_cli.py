@@ -77,7 +77,11 @@ EPILOG = (
     help="Replace what an existing __pypackages__ holds for this Python version (other "
     "versions stay; what goes is listed).",
 )
-@click.option("--include-pip", is_flag=True, help="Also carry the venv's seed pip.")
+@click.option(
+    "--include-pip",
+    is_flag=True,
+    help="Also carry the seed packages (pip, setuptools, wheel) the venv got when it was made.",
+)
 @click.option(
     "--include-unowned",
     is_flag=True,

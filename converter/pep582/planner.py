@@ -46,7 +46,10 @@ VENV_SCAFFOLDING = frozenset(
 )
 BIN_SCAFFOLDING_PREFIXES = ("activate", "python", "pypy", "Activate", "deactivate")
 SHOWN_UNOWNED = 5
-SEED_WINDOW = 600  # seconds between creating a venv and its seed pip being installed
+SEED_WINDOW = 600  # seconds between creating a venv and its seed packages being installed
+# What venv (pip; setuptools up to Python 3.11) and virtualenv (pip, setuptools, wheel) put
+# into every new environment: build tools of the venv, not dependencies of the project.
+SEED_NAMES = frozenset({"pip", "setuptools", "wheel"})
 
 
 def _under(path: str, directory: str) -> bool:
@@ -349,15 +352,24 @@ class Planner:
             if plan.operation != "uninstall" and not plan.noop:
                 plan.noop = _noop_reason(plan)
             return plan
-        # a distribution replaced by itself (--replace, a layout converted in place) is
-        # not also "removed"
-        again = {
-            (canonical(c.name), c.version, c.python) for c in plan.changes if c.action != "remove"
+        # A distribution the run removes and adds again (--replace, a layout converted in
+        # place) is one change: re-added at the same version (``previous`` says so), or an
+        # upgrade (or a downgrade) from the version removed; never also "removed".
+        removed = {
+            (canonical(c.name), c.python): c.version for c in plan.changes if c.action == "remove"
         }
+        again = set()
+        for change in plan.changes:
+            key = (canonical(change.name), change.python)
+            if change.action == "add" and key in removed:
+                change.previous = removed[key]
+                if change.previous != change.version:
+                    change.action = "upgrade"
+                again.add(key)
         plan.changes = [
             c
             for c in plan.changes
-            if c.action != "remove" or (canonical(c.name), c.version, c.python) not in again
+            if c.action != "remove" or (canonical(c.name), c.python) not in again
         ]
         has_tree = os.path.isdir(self.root)
         every_version_replaced = bool(self.tree.sources) and all(
@@ -561,8 +573,8 @@ class _SourcePlanner:
                 self.plan.skipped.append(
                     Skipped(
                         dist.label,
-                        "the venv's seed installer, installed with the venv and required "
-                        "by nothing carried (pass --include-pip to keep it)",
+                        "seeded into the venv when it was made and required by nothing "
+                        "carried (pass --include-pip to keep the seed packages)",
                     )
                 )
                 continue
@@ -581,12 +593,12 @@ class _SourcePlanner:
         return carried, excluded
 
     def _is_seed(self, dist: Distribution, needed: set[str]) -> bool:
-        """pip as the venv's creator put it there: installed when the venv was made
-        (venv's ensurepip marks it REQUESTED, so that alone says nothing), and nothing
-        carried requires it. An upgraded or required pip is carried."""
-        if self.source.kind != "venv" or dist.key != "pip" or self.planner.include_pip:
+        """pip, setuptools or wheel as the venv's creator put them there: installed when
+        the venv was made (ensurepip marks them REQUESTED, so that alone says nothing),
+        and nothing in the venv requires them. An upgraded or required one is carried."""
+        if self.source.kind != "venv" or dist.key not in SEED_NAMES or self.planner.include_pip:
             return False
-        if "pip" in needed or self.source.created is None:
+        if dist.key in needed or self.source.created is None:
             return False
         try:
             installed = os.stat(dist.meta_dir).st_mtime
@@ -896,7 +908,7 @@ class _SourcePlanner:
         seed_scripts = {
             os.path.basename(p)
             for d in self.source.distributions
-            if d.key == "pip"
+            if d.key in SEED_NAMES
             for p in d.owned_files
         }
         scripts = self.source_scripts
