@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -169,6 +170,26 @@ def test_status_and_where_report_decisions(venv_python: Path, tmp_path: Path) ->
     assert proc.returncode == 9
     assert "refused:" in proc.stdout and "writable by others" in proc.stdout
     (proj / "__pypackages__").chmod(0o755)
+
+
+def test_where_and_run_say_what_is_wrong_with_the_tree(tmp_path: Path) -> None:
+    """A misspelt script, a tree for another Python, a tree in PDM's draft layout: each
+    gets a line saying so, instead of a silent "nothing" or an ImportError later."""
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    proj = tmp_path / "proj"
+    other = proj / "__pypackages__" / "lib" / "python3.99" / "site-packages"
+    other.mkdir(parents=True)
+    proc = pep582("where", "nosuch.py", "--python", sys.executable, cwd=proj)
+    assert proc.returncode == 9
+    assert "nosuch.py does not exist" in proc.stderr
+    assert "(it holds python3.99: name one with --python)" in proc.stdout
+    proc = pep582("run", "--python", sys.executable, "-c", "print('ran')", cwd=proj)
+    assert proc.returncode == 0 and proc.stdout == "ran\n"
+    assert f"holds nothing for CPython {here}" in proc.stderr and "python3.99" in proc.stderr
+    shutil.rmtree(proj / "__pypackages__" / "lib")
+    (proj / "__pypackages__" / here / "lib").mkdir(parents=True)
+    proc = pep582("where", "--python", sys.executable, cwd=proj)
+    assert "--layout pep582 --replace" in proc.stdout
 
 
 def test_run_rejects_unknown_option_and_passes_module_args(tmp_path: Path) -> None:

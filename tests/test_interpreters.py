@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -141,3 +142,27 @@ def test_two_pythons_share_one_pypackages(tmp_path: Path) -> None:
     findings = json.loads(pep582("audit", "--json", project).stdout)["findings"]
     mismatched = {f["path"] for f in findings if f["check"] == "hash-mismatch"}
     assert mismatched == {str(tool)}, findings
+
+
+def test_a_launcher_script_is_replaced_by_the_interpreter_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pyenv-style shim (a script that starts Python under its bare name, so Python
+    finds the shim on PATH and calls itself that) never becomes a script's #! line."""
+    from pep582.interpreter import find_python, probe
+
+    real = Path(sys.base_prefix) / "bin" / f"python{PY}"
+    if not real.is_file():
+        pytest.skip(f"no {real}")
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    shim = shims / f"python{PY}"
+    shim.write_text(f'#!/bin/bash\nexec -a python{PY} "{real}" "$@"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
+    asked = [shim, "-c", "import sys; print(sys.executable)"]
+    told = subprocess.run(asked, capture_output=True, text=True).stdout.strip()
+    if told != str(shim):
+        pytest.skip(f"this interpreter calls itself {told}, not the shim")
+    assert probe(shim).executable == real
+    assert find_python(PY).executable == real

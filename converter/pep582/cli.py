@@ -121,8 +121,27 @@ def _verdict(decision: dict[str, Any]) -> str:
     if decision["refused"]:
         return f"refused: {decision['refused']}"
     if not decision["present"]:
-        return "present, but holds no site directory for this interpreter"
+        from pathlib import Path
+
+        return "present, but holds no site directory for this interpreter" + _what_it_holds(
+            Path(decision["pypackages"])
+        )
     return "would activate: " + os.pathsep.join(decision["activate"])
+
+
+def _what_it_holds(pypackages: Path) -> str:
+    """What a ``__pypackages__`` holds instead, and what to do about it."""
+    from pep582.interpreter import versions_in
+
+    versions = [command for command, _ in versions_in(pypackages)]
+    if versions:
+        return f" (it holds {', '.join(versions)}: name one with --python)"
+    if any(p.parent.name[:1].isdigit() for p in pypackages.glob("*/lib") if p.is_dir()):
+        return (
+            " (it is in the draft X.Y/lib layout PDM uses: convert it with "
+            "`pep582-migrate __pypackages__ --layout pep582 --replace`)"
+        )
+    return ""
 
 
 def _print_decision(python: Interpreter, why: str, decision: dict[str, Any]) -> None:
@@ -222,6 +241,10 @@ def where(script: str | None, python_spec: str | None, as_json: bool) -> None:
 
     from pep582.interpreter import choose_python
 
+    if script and not os.path.exists(script):
+        click.echo(
+            f"pep582 where: note: {script} does not exist; answering for it anyway", err=True
+        )
     python, why = choose_python(python_spec, _pypackages_for(script or ""))
     decision = _describe(python, script or "")
     if as_json:
@@ -230,6 +253,14 @@ def where(script: str | None, python_spec: str | None, as_json: bool) -> None:
     else:
         _print_decision(python, why, decision)
     sys.exit(0 if decision["activate"] else NOTHING_APPLIES)
+
+
+def _serves(pypackages: Path, python: Interpreter) -> bool:
+    """Whether ``pypackages`` has a site directory for ``python`` (the step's layout)."""
+    from pep582.scheme import scheme_for
+
+    scheme = scheme_for(pypackages.parent, python.facts, "pep582")
+    return os.path.isdir(scheme.purelib) or os.path.isdir(scheme.platlib)
 
 
 def run_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -261,7 +292,14 @@ def run(python_spec: str | None, program: tuple[str, ...]) -> None:
 
     if program[0].startswith("-") and program[0] not in ("-c", "-m"):
         raise click.UsageError(f"expected SCRIPT, -m MODULE or -c CODE, not {program[0]!r}")
-    python, _ = choose_python(python_spec, _pypackages_for(program[0]))
+    pypackages = _pypackages_for(program[0] if program[0] not in ("-c", "-m") else "")
+    python, _ = choose_python(python_spec, pypackages)
+    if pypackages.is_dir() and not _serves(pypackages, python):
+        click.echo(
+            f"pep582 run: warning: {pypackages} holds nothing for {python.facts.describe()}"
+            + _what_it_holds(pypackages),
+            err=True,
+        )
     command = [os.fspath(python.executable), *program]
     env = run_environment()
     if os.name == "posix":

@@ -105,8 +105,9 @@ def probe(executable: str | os.PathLike[str]) -> Interpreter:
     # What the interpreter calls itself: a venv's bin/python stays a venv's, while a
     # launcher such as a pyenv shim is replaced by the interpreter it started.
     own = data.get("executable") or executable
+    own = _past_launcher(own if os.path.isabs(own) else executable, data)
     return Interpreter(
-        executable=Path(own if os.path.isabs(own) else executable),
+        executable=Path(own),
         facts=facts,
         full_version=tuple(data["version"]),
         purelib=Path(data["purelib"]),
@@ -116,6 +117,25 @@ def probe(executable: str | os.PathLike[str]) -> Interpreter:
         prefix=Path(data["prefix"]),
         base_prefix=Path(data["base_prefix"]),
     )
+
+
+def _past_launcher(executable: str, data: dict[str, Any]) -> str:
+    """The interpreter itself when ``executable`` is a launcher script (a pyenv shim
+    starts Python with ``argv[0]`` = its bare name, so Python finds the shim on PATH and
+    calls itself that): the same-named file in the interpreter's own ``bin``. Scripts
+    would otherwise name the launcher, whose choice changes with the directory."""
+    try:
+        with open(executable, "rb") as handle:
+            if handle.read(2) != b"#!":
+                return executable  # a real binary (or a link to one)
+    except OSError:
+        return executable
+    own = os.path.join(str(data.get("prefix", "")), "bin", os.path.basename(executable))
+    try:
+        with open(own, "rb") as handle:
+            return own if handle.read(2) != b"#!" else executable
+    except OSError:
+        return executable
 
 
 def probe_facts(executable: str | os.PathLike[str]) -> InterpreterFacts:

@@ -6,6 +6,7 @@ The CLI modules call these and print; nothing here prints. Each function returns
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -52,9 +53,9 @@ def script_interpreter(python: str | None, sources: list[Source]) -> tuple[str, 
             return source.base_executable, []
     if not facts:
         return "", []
-    found = shutil.which(facts[0].command, path=outside_toolkit())
-    if found:
-        return found, []
+    if shutil.which(facts[0].command, path=outside_toolkit()):
+        with contextlib.suppress(InterpreterError):  # asked, so a launcher is seen through
+            return str(find_python(facts[0].command).executable), []
     fallback = f"/usr/bin/env {facts[0].command}"
     needs = any(d.entry_points for s in sources for d in s.distributions)
     warnings = (
