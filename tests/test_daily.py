@@ -90,6 +90,9 @@ def test_install_list_upgrade_uninstall_round_trip(tmp_path: Path, wheels: Path)
     site = site_of(project)
     assert pip_list(site) == our_list(project) == {"hello": "1.0", "withdata": "2.0"}
     assert run([project / DIRNAME / "bin" / "hello-cli"]).stdout.startswith("hello from")
+    listed = json.loads(pep582("list", "--json", "--project", project).stdout)
+    (hello,) = [d for d in listed["trees"][0]["distributions"] if d["name"] == "hello"]
+    assert hello["scripts"] == ["hello-cli"]  # its refused hello.py was never written
 
     proc = pep582("install", *offline(wheels), "withdata", "--project", project)
     assert proc.returncode == 0 and "nothing to do" in proc.stdout

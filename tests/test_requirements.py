@@ -155,12 +155,17 @@ def test_constraints_and_nested_files(tmp_path: Path, index: Path) -> None:
     assert ("hello", "2.0") in {(i["name"], i["version"]) for i in plan["distributions"]}
 
 
-def test_broken_line_names_file_and_line(tmp_path: Path, index: Path) -> None:
+@pytest.mark.parametrize(
+    "line", ["this is (not valid", "this is ::: not a requirement", "hello @ not a url"]
+)
+def test_broken_line_names_file_and_line(tmp_path: Path, index: Path, line: str) -> None:
+    """Input pip cannot parse is bad input (exit 5), not a failed resolution (exit 8)."""
     req = tmp_path / "requirements.txt"
-    req.write_text("hello\nthis is (not valid\n")
+    req.write_text(f"hello\n{line}\n")
     proc = migrate(req, *offline(index))
-    assert proc.returncode == 8
+    assert proc.returncode == 5, proc.stderr
     assert "line 2" in proc.stderr and str(req) in proc.stderr
+    assert not (tmp_path / "__pypackages__").exists()
 
 
 def test_unsatisfiable_pair_names_the_conflict(tmp_path: Path, index: Path) -> None:

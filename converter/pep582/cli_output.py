@@ -282,7 +282,9 @@ def terminal_progress(label: str, silent: bool) -> Iterator[Callable[[int, int],
 
 PIP_OPTIONS = (
     click.option("--index-url", metavar="URL", help="pip's --index-url."),
-    click.option("--extra-index-url", metavar="URL", multiple=True, help="pip's option."),
+    click.option(
+        "--extra-index-url", metavar="URL", multiple=True, help="pip's --extra-index-url."
+    ),
     click.option("--find-links", metavar="PATH", multiple=True, help="pip's --find-links."),
     click.option("--no-index", is_flag=True, help="pip's --no-index."),
     click.option("--pre", is_flag=True, help="pip's --pre."),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -14,11 +15,15 @@ import click
 from pep582.cli_output import pip_options, show_outcome, terminal_progress
 from pep582.startup import DIRNAME
 
-PYTHON_HELP = (
-    "The Python whose site directory to change: a path, a command or a version such as "
-    "3.12 (default: one matching a site directory already in __pypackages__, else the "
-    "first python3 on PATH)."
-)
+
+def python_help(verb: str) -> str:
+    return (
+        f"The Python whose site directory to {verb}: a path, a command or a version such as "
+        "3.12 (default: one matching a site directory already in __pypackages__, else the "
+        "first python3 on PATH)."
+    )
+
+
 PROJECT = click.option(
     "--project",
     type=click.Path(path_type=Path, file_okay=False),
@@ -26,9 +31,11 @@ PROJECT = click.option(
     show_default=True,
     help="The directory holding __pypackages__.",
 )
-PYTHON = click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
+PYTHON = click.option("--python", "python_spec", metavar="PY", help=python_help("change"))
+PYTHON_READ = click.option("--python", "python_spec", metavar="PY", help=python_help("read"))
 JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
-DRY_RUN = click.option(
+DRY_RUN = click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+DRY_RUN_RESOLVING = click.option(
     "--dry-run",
     is_flag=True,
     help="Print the plan; change nothing. (Resolving may build a source distribution to "
@@ -52,14 +59,28 @@ def _interpreter(python_spec: str | None, project: Path) -> Any:
     "  pep582 install --no-index --find-links ./wheels hello",
 )
 @click.argument("requirements", nargs=-1)
-@click.option("-r", "--requirement", "files", multiple=True, metavar="FILE", help="A file.")
-@click.option("-c", "--constraint", "constraints", multiple=True, metavar="FILE")
+@click.option(
+    "-r",
+    "--requirement",
+    "files",
+    multiple=True,
+    metavar="FILE",
+    help="Install what a requirements file lists (anything pip reads in one).",
+)
+@click.option(
+    "-c",
+    "--constraint",
+    "constraints",
+    multiple=True,
+    metavar="FILE",
+    help="Constrain versions with this file, as pip's -c does.",
+)
 @click.option("-U", "--upgrade", is_flag=True, help="Upgrade the named distributions.")
 @click.option("--compile", "compile_", is_flag=True, help="Byte-compile what is installed.")
 @pip_options
 @PROJECT
 @PYTHON
-@DRY_RUN
+@DRY_RUN_RESOLVING
 @JSON
 @VERBOSE
 @QUIET
@@ -212,7 +233,11 @@ def _listing(project: Path, python_spec: str | None) -> list[dict[str, Any]]:
                         "requested": d.requested,
                         "editable": d.editable,
                         "direct_url": (d.direct_url or {}).get("url"),
-                        "scripts": [ep.name for ep in d.entry_points],
+                        "scripts": [  # those written: a refused name is not there
+                            ep.name
+                            for ep in d.entry_points
+                            if os.path.lexists(os.path.join(source.scripts, ep.name))
+                        ],
                     }
                     for d in sorted(source.distributions, key=lambda d: d.key)
                 ],
@@ -221,9 +246,16 @@ def _listing(project: Path, python_spec: str | None) -> list[dict[str, Any]]:
     return found
 
 
+def _nothing_in(project: Path) -> str:
+    pypackages = project.absolute() / DIRNAME
+    if not pypackages.exists():
+        return f"{pypackages} does not exist: nothing is installed here yet"
+    return f"{pypackages} holds no site directory (for this Python)"
+
+
 @click.command(name="list", epilog="Example: pep582 list --json")
 @PROJECT
-@PYTHON
+@PYTHON_READ
 @JSON
 def list_(project: Path, python_spec: str | None, as_json: bool) -> None:
     """What ./__pypackages__ holds, per Python version: name, version, installer, whether
@@ -234,12 +266,13 @@ def list_(project: Path, python_spec: str | None, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     if not listing:
-        click.echo(f"{project.absolute() / DIRNAME} holds no site directory")
+        click.echo(_nothing_in(project))
         return
     for tree in listing:
         click.echo(f"Python {tree['python']} ({tree['layout']} layout): {tree['site_dirs'][0]}")
         rows = tree["distributions"]
         width = max((len(r["name"]) for r in rows), default=4)
+        version_width = max((len(r["version"]) for r in rows), default=7)
         for row in rows:
             flags = ", ".join(
                 f
@@ -247,7 +280,8 @@ def list_(project: Path, python_spec: str | None, as_json: bool) -> None:
                 if on
             )
             click.echo(
-                f"  {row['name']:<{width}}  {row['version']:<12} {row['installer'] or '-':<16}"
+                f"  {row['name']:<{width}}  {row['version']:<{version_width}}  "
+                f"{row['installer'] or '-':<16}"
                 f" {flags}".rstrip()
             )
 
@@ -256,11 +290,13 @@ def list_(project: Path, python_spec: str | None, as_json: bool) -> None:
     epilog="Example: pep582 freeze --python 3.12 > requirements.lock.txt",
 )
 @PROJECT
-@PYTHON
+@PYTHON_READ
 def freeze(project: Path, python_spec: str | None) -> None:
     """Pins of what ./__pypackages__ holds, in pip's requirements format (one Python:
     --python, or the only one; with several, each gets a comment header)."""
     listing = [t for t in _listing(project, python_spec) if t["layout"] == "pep582"]
+    if not listing:
+        click.echo(f"pep582 freeze: {_nothing_in(project)}", err=True)
     for tree in listing:
         if len(listing) > 1:
             click.echo(f"# Python {tree['python']}")
@@ -283,7 +319,7 @@ def freeze(project: Path, python_spec: str | None) -> None:
     help="mypy_path, errors inside __pypackages__ silenced (mypy.ini or pyproject.toml).",
 )
 @PROJECT
-@PYTHON
+@click.option("--python", "python_spec", metavar="PY", help=python_help("point editors at"))
 def ide(vscode: bool, pyright: bool, mypy_: bool, project: Path, python_spec: str | None) -> None:
     """Write the project's site directories into editor and type-checker settings,
     merged with what is there (default: all three)."""

@@ -59,7 +59,7 @@ EXIT_CODES = {
     2: "bad command line (usage)",
     InterpreterError.exit_code: "interpreter not found or not usable",
     DestinationError.exit_code: "destination not writable, foreign-owned, locked or taken",
-    SourceError.exit_code: "source not recognised or inconsistent",
+    SourceError.exit_code: "source not recognised, not valid, inconsistent or hostile",
     VerificationError.exit_code: "a file does not match its RECORD hash",
     ConflictError.exit_code: "conflicting files in an existing layout",
     ResolutionError.exit_code: "pip could not resolve, fetch or build the requirements",
@@ -69,6 +69,14 @@ EXIT_CODES = {
 }
 
 
-def exit_codes_help() -> str:
-    """The exit-code table as text for ``--help`` epilogs."""
-    return "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())
+COMMAND_ONLY = (9, 11)  # the codes only `pep582 where` and `pep582 audit` use
+
+
+def exit_codes_help(with_command_codes: bool = True) -> str:
+    """The exit-code table as text for ``--help`` epilogs (without the codes of single
+    ``pep582`` commands unless ``with_command_codes``)."""
+    return "\n".join(
+        f"  {code:>3}  {meaning}"
+        for code, meaning in EXIT_CODES.items()
+        if with_command_codes or code not in COMMAND_ONLY
+    )

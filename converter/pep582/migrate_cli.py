@@ -35,7 +35,7 @@ EPILOG = (
     "  pep582-migrate requirements.txt --python 3.12   # resolve with pip for 3.12\n"
     "  pep582-migrate pyproject.toml --extra dev --group test\n"
     "  pep582-migrate pylock.toml              # install exactly what is locked\n"
-    "\n\b\nExit codes:\n" + exit_codes_help()
+    "\n\b\nExit codes:\n" + exit_codes_help(with_command_codes=False)
 )
 
 

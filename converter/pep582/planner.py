@@ -303,7 +303,7 @@ class Planner:
                 if dist.key == key
             ]
             if not found:
-                where = ", ".join(sorted(tags)) or "any Python"
+                where = ", ".join(f"Python {tag}" for tag in sorted(tags)) or "any Python"
                 raise SourceError(f"{name} is not installed in {self.plan.target} for {where}")
             for dist, source in found:
                 left = self.remove_distribution(dist, "uninstalled")

@@ -88,11 +88,17 @@ def run_pip(command: list[str], what: str, show_progress: bool = False) -> str:
     proc = subprocess.run(command, stdout=stdout, stderr=stderr, text=True, env=env, check=False)
     if proc.returncode != 0:
         errors = proc.stderr or ""
+        if any(f"ERROR: {words}" in errors for words in _BAD_INPUT):
+            # the input itself is wrong (pip names the file and line): not a resolution
+            raise SourceError(f"pip could not {what}: the input is not valid:\n{explain(errors)}")
         unreachable = any(word in errors for word in _NETWORK)
         cause = " (an index or find-links location could not be reached)" if unreachable else ""
         raise ResolutionError(f"pip could not {what}{cause}:\n{explain(errors)}")
     return str(proc.stdout)
 
+
+# pip's words for input it cannot parse (a requirement, a line of a requirements file).
+_BAD_INPUT = ("Invalid requirement", "Invalid URL", "Invalid wheel filename")
 
 _NETWORK = (
     "Retrying",
