@@ -365,10 +365,18 @@ def test_lock_entry_without_a_checkable_hash_is_refused(
     assert not (tmp_path / "__pypackages__").exists()
 
 
+@pytest.mark.parametrize(
+    "forgery, said",
+    [
+        ("edited", "hello/__init__.py does not match the wheel's RECORD"),
+        ("unlisted", "disagree with the wheel's RECORD"),
+    ],
+)
 def test_wheel_whose_files_disagree_with_its_record_is_refused(
-    tmp_path: Path, index: Path
+    tmp_path: Path, index: Path, forgery: str, said: str
 ) -> None:
-    """The wheel's own RECORD is checked before anything is unpacked: exit 6."""
+    """The wheel's own RECORD is checked as it is unpacked (a file edited after the build,
+    a file RECORD does not list): exit 6, no tree, no cache entry."""
     import zipfile
 
     links = tmp_path / "links"
@@ -378,11 +386,15 @@ def test_wheel_whose_files_disagree_with_its_record_is_refused(
     with zipfile.ZipFile(original) as source, zipfile.ZipFile(forged, "w") as target:
         for item in source.infolist():
             data = source.read(item)
-            if item.filename == "hello/__init__.py":
+            if item.filename == "hello/__init__.py" and forgery == "edited":
                 data += b"\nimport os  # slipped in after the wheel was built\n"
             target.writestr(item, data)
+        if forgery == "unlisted":
+            target.writestr("hello/extra.py", b"import os\n")
     (tmp_path / "requirements.txt").write_text("hello==1.0\n")
     proc = migrate(tmp_path / "requirements.txt", *offline(links))
     assert proc.returncode == 6, proc.stderr
-    assert "disagree with the wheel's RECORD" in proc.stderr
+    assert said in proc.stderr
+    cache = Path(os.environ["PEP582_CACHE_DIR"])
+    assert not list(cache.rglob(".unpacking-*"))
     assert not (tmp_path / "__pypackages__").exists()

@@ -219,6 +219,7 @@ def install(
             origin,
             show_progress,
         )
+        unpacking: list[tuple[Artifact, str | None]] = []
         for artifact in needed:
             if artifact.key in entries:
                 continue
@@ -226,7 +227,8 @@ def install(
             digest = None
             if artifact.is_wheel:  # a built wheel: pip checked the hashes of what it built
                 digest = check_hashes(artifact.wheel, artifact.hashes, _promised_by(origin))
-            entries[artifact.key], _ = wheelcache.unpack(artifact.wheel, digest)
+            unpacking.append((artifact, digest))
+        entries.update(_unpack_all(unpacking))
 
         def build() -> Plan:
             planner = Planner(
@@ -257,6 +259,29 @@ def install(
                 "wheel afresh",
                 exc.entry,
             ) from None
+
+
+UNPACK_THREADS = 4  # at most; inflating and writing release the GIL for most of the work
+
+
+def _unpack_all(work: list[tuple[Artifact, str | None]]) -> dict[str, Path]:
+    """Unpack wheels into the cache side by side: each into its own directory, renamed
+    into place when whole, so a failure leaves no entry (the first error is raised after
+    the others have finished)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pep582 import wheelcache
+
+    def one(item: tuple[Artifact, str | None]) -> tuple[str, Path]:
+        artifact, digest = item
+        assert artifact.wheel is not None
+        return artifact.key, wheelcache.unpack(artifact.wheel, digest)[0]
+
+    if len(work) < 2:
+        return dict(map(one, work))
+    threads = min(UNPACK_THREADS, os.cpu_count() or 1, len(work))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="unpack") as pool:
+        return dict(pool.map(one, work))
 
 
 def _promised_by(origin: str) -> str:

@@ -1,6 +1,7 @@
 """A content-addressed cache of unpacked wheels: unzip once, hard-link every time after.
 
-A wheel is unpacked by ``installer`` (its RECORD validated first) into a neutral scheme
+A wheel is unpacked by ``installer`` (its RECORD checked as it is read: every file
+listed with a hash and size, every file's bytes matching them) into a neutral scheme
 (``purelib``, ``platlib``, ``scripts``, ``headers``, ``data``) under a directory named by
 the wheel's sha256, in the user's cache directory. That directory is then read like any
 installed environment and carried into ``__pypackages__`` by the same planner as a venv,
@@ -11,10 +12,13 @@ scripts are not written into the cache: the planner writes them for the target.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -146,12 +150,27 @@ def _install_into(wheel: Path, work: Path) -> None:
                 raise SourceError(f"{wheel.name}: {os.fspath(path)!r} leaves its scheme directory")
             return self.write_to_fs(scheme, os.fspath(path), stream, is_executable)
 
+    class CheckedWheel(WheelFile):
+        """installer's wheel, each file's bytes checked against its RECORD row while
+        installer copies them: one pass over the archive instead of two."""
+
+        def get_contents(self) -> Iterator[tuple[tuple[str, str, str], BinaryIO, bool]]:
+            own_record = f"{self.dist_info_dir}/RECORD"
+            for row, stream, is_executable in super().get_contents():
+                if row[0] == own_record:
+                    yield row, stream, is_executable
+                    continue
+                unchecked.add(row[0])
+                checked = _CheckedStream(stream, row, wheel.name, unchecked)
+                yield row, checked, is_executable  # type: ignore[misc]
+
+    unchecked: set[str] = set()  # files handed to installer whose end was not reached yet
     scheme = {key: str(work / key) for key in SCHEME_KEYS}
     destination = CacheDestination(scheme, interpreter="python", script_kind="posix")
     try:
-        with WheelFile.open(wheel) as source:
+        with CheckedWheel.open(wheel) as source:
             try:
-                source.validate_record()
+                source.validate_record(validate_contents=False)  # names, hashes, sizes
             except ValueError as exc:
                 issues = getattr(exc, "issues", None) or [str(exc)]
                 raise VerificationError(
@@ -159,10 +178,52 @@ def _install_into(wheel: Path, work: Path) -> None:
                     + (f" (and {len(issues) - 1} more)" if len(issues) > 1 else "")
                 ) from exc
             install(source, destination, additional_metadata={})
+            if unchecked:
+                raise VerificationError(
+                    f"{wheel.name}: {sorted(unchecked)[0]} was not read to its end "
+                    "while unpacking, so its RECORD hash could not be checked"
+                )
     except (VerificationError, SourceError):
         raise
     except Exception as exc:  # installer reports bad wheels with several exception types
         raise SourceError(f"{wheel.name}: cannot be unpacked: {exc}") from exc
+
+
+class _CheckedStream:
+    """A file of a wheel being read: at its end, its sha256 (or RECORD's algorithm) and
+    size must be the RECORD row's, else :class:`VerificationError`."""
+
+    def __init__(
+        self, stream: BinaryIO, row: tuple[str, str, str], wheel: str, unchecked: set[str]
+    ) -> None:
+        algorithm, _, value = row[1].partition("=")
+        if algorithm not in hashlib.algorithms_guaranteed or algorithm in ("md5", "sha1"):
+            raise VerificationError(f"{wheel}: {row[0]} has no usable hash in RECORD ({row[1]})")
+        self._stream, self._row, self._wheel, self._unchecked = stream, row, wheel, unchecked
+        self._hash = hashlib.new(algorithm)
+        self._expected = value
+        self._size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        if data:
+            self._hash.update(data)
+            self._size += len(data)
+        elif size != 0:
+            self._finish()
+        return data
+
+    def _finish(self) -> None:
+        path = self._row[0]
+        if path not in self._unchecked:
+            return
+        digest = base64.urlsafe_b64encode(self._hash.digest()).rstrip(b"=").decode()
+        if digest != self._expected or str(self._size) != self._row[2]:
+            raise VerificationError(
+                f"{self._wheel}: {path} does not match the wheel's RECORD "
+                f"({self._row[1]}, {self._row[2]} bytes); the wheel was altered"
+            )
+        self._unchecked.discard(path)
 
 
 def _record_of(entry: Path) -> Path:

@@ -277,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     current = PATCH.read_text(encoding="utf-8") if PATCH.exists() else ""
     if args.check:
         if text == current:
+            print(f"{PATCH.relative_to(ROOT)}: up to date with {args.startup.name}")
             return 0
         sys.stdout.writelines(
             difflib.unified_diff(current.splitlines(True), text.splitlines(True))
