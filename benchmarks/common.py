@@ -507,6 +507,17 @@ def print_ratios(measured: Measured, ratios: Sequence[Ratio]) -> None:
         print(f"  {ratio.label:<{width}}{value:6.2f}x  {goal}")
 
 
+def print_report(
+    origin: str, notes: Sequence[str], measured: Measured, ratios: Sequence[Ratio]
+) -> None:
+    """Where the wheels came from, what the run did (``notes``), figures and ratios."""
+    print(f"wheelhouse: {origin}")
+    for note in notes:
+        print(note)
+    print_figures(measured)
+    print_ratios(measured, ratios)
+
+
 def add_arguments(parser: argparse.ArgumentParser, rounds: int) -> None:
     parser.add_argument("--rounds", type=int, default=rounds, help="measured rounds")
     parser.add_argument("--seed", type=int, help="seed of the shuffled order (default: random)")

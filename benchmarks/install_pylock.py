@@ -51,8 +51,7 @@ from common import (
     our_cache,
     ours,
     pip,
-    print_figures,
-    print_ratios,
+    print_report,
     profile_warm,
     scratch,
     sh,
@@ -162,16 +161,16 @@ def main() -> None:
             ),
         }
         measured = measure(peers, args.rounds, root, seed)
-        print(f"wheelhouse: {origin}")
         version = subprocess.run([uv, "--version"], capture_output=True, text=True).stdout
-        print(
+        notes = [
             f"lock: {venv.distributions} wheels ({made}), file:// URLs and sha256 each; "
             f"{version.strip()}; {args.rounds} rounds after a warm-up, order shuffled each "
             f"round (seed {seed}); no bytecode anywhere (uv --no-compile-bytecode, "
-            "--link-mode hardlink; ours compiles nothing by default); " + OUR_CACHES
-        )
-        print_figures(measured)
-        print_ratios(
+            "--link-mode hardlink; ours compiles nothing by default); " + OUR_CACHES,
+        ]
+        print_report(
+            origin,
+            notes,
             measured,
             [
                 Ratio("ours / uv, pylock.toml, warm caches", [OURS_WARM], [UV_WARM], 1.5),

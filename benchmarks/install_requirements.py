@@ -46,8 +46,7 @@ from common import (
     ours,
     pip,
     pip_target,
-    print_figures,
-    print_ratios,
+    print_report,
     profile_warm,
     scratch,
     sh,
@@ -108,14 +107,14 @@ def main() -> None:
             )
             peers[UV_COLD] = uv_install(uv, house, venv.python, venv.frozen, None, no_deps=False)
         measured = measure(peers, args.rounds, root, seed)
-        print(f"wheelhouse: {origin}")
-        print(
+        notes = [
             f"{venv.distributions} pinned distributions, resolved with dependencies by every "
             f"command; {args.rounds} rounds after a warm-up, order shuffled each round "
-            f"(seed {seed}); uv: --link-mode hardlink, no bytecode; " + OUR_CACHES
-        )
-        print_figures(measured)
-        print_ratios(
+            f"(seed {seed}); uv: --link-mode hardlink, no bytecode; " + OUR_CACHES,
+        ]
+        print_report(
+            origin,
+            notes,
             measured,
             [
                 Ratio("ours (warm) / pip install --target", [OURS_WARM], [PIP], 0.5),

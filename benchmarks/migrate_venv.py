@@ -43,8 +43,7 @@ from common import (
     measure,
     ours,
     pip_target,
-    print_figures,
-    print_ratios,
+    print_report,
     profile,
     record_row,
     render_record,
@@ -110,18 +109,16 @@ def main() -> None:
                 uv, house, venv.python, venv.frozen, root / "uv-cache", no_deps=True
             )
         measured = measure(peers, args.rounds, root, seed)
-        print(f"wheelhouse: {origin}")
-        print(
+        notes = [
             f"venv: seed pip + {venv.distributions} distributions; site-packages holds "
-            f"{all_files} files, {files} without pip ({pyc} .pyc): the set every peer handles"
-        )
-        print(
+            f"{all_files} files, {files} without pip ({pyc} .pyc): the set every peer handles",
             f"{args.rounds} rounds after a warm-up, order shuffled each round (seed {seed}); "
             "uv: cache warmed by the warm-up round, --link-mode hardlink, no bytecode; "
-            "pip: --no-compile, the toolkit's own pip; hashing runs in this process"
-        )
-        print_figures(measured)
-        print_ratios(
+            "pip: --no-compile, the toolkit's own pip; hashing runs in this process",
+        ]
+        print_report(
+            origin,
+            notes,
             measured,
             [
                 Ratio(
