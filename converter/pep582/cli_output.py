@@ -238,7 +238,8 @@ def next_steps(plan: Plan) -> list[str]:
     python = f" --python {plan.interpreter}" if plan.interpreter.startswith("/") else ""
     steps = [
         f"pep582 run{python} SCRIPT   (a script in {plan.project} uses {plan.target})",
-        f"pep582 enable{python}       (the interpreter does the step at every start)",
+        f"pep582 enable{python}       "
+        "(that interpreter then does the step at every start, for all its users)",
     ]
     scripts = sorted({s for c in plan.changes if c.action != "remove" for s in c.scripts})
     if scripts and plan.schemes:

@@ -101,7 +101,12 @@ EPILOG = (
 @click.option(
     "--group", "groups", metavar="NAME", multiple=True, help="pyproject: a dependency group."
 )
-@click.option("--with-project", is_flag=True, help="pyproject: install the project itself too.")
+@click.option(
+    "--with-project",
+    is_flag=True,
+    help="pyproject: install the project itself too (built by pip in place: setuptools "
+    "leaves build/ and *.egg-info in it, as `pip install .` does).",
+)
 @pip_options
 @click.option(
     "--dry-run",
