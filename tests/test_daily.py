@@ -333,3 +333,29 @@ def test_usage_errors_are_json_with_json(tmp_path: Path, command: list[str]) -> 
     error = json.loads(proc.stderr)["error"]
     assert error["kind"] == "UsageError" and error["exit_code"] == 2 and error["message"]
     assert proc.stdout == ""
+
+
+def test_ide_points_at_the_newest_python_and_replaces_its_own_entries(tmp_path: Path) -> None:
+    """With trees for two Pythons the newest is chosen (as everywhere else), and a later
+    run for another Python replaces the entries an earlier run wrote: the user's own
+    entries stay, ours never pile up."""
+    project = tmp_path / "app"
+    older = project / DIRNAME / "lib" / f"python{PY}" / "site-packages"
+    newer = project / DIRNAME / "lib" / "python3.99" / "site-packages"
+    for site, module in ((older, "old_only"), (newer, "new_only")):
+        site.mkdir(parents=True)
+        (site / f"{module}.py").write_text("")
+    settings = project / ".vscode" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text(json.dumps({"python.analysis.extraPaths": ["stubs"]}))
+    proc = pep582("ide", "--vscode", "--project", project)
+    assert proc.returncode == 0, proc.stderr
+    assert "Python 3.99's site directory" in proc.stdout
+    ours = f"{DIRNAME}/lib/python3.99/site-packages"
+    assert json.loads(settings.read_text())["python.analysis.extraPaths"] == ["stubs", ours]
+    proc = pep582("ide", "--vscode", "--mypy", "--python", sys.executable, "--project", project)
+    assert proc.returncode == 0, proc.stderr
+    ours = f"{DIRNAME}/lib/python{PY}/site-packages"
+    assert json.loads(settings.read_text())["python.analysis.extraPaths"] == ["stubs", ours]
+    ini = (project / "mypy.ini").read_text()
+    assert f"mypy_path = {ours}\n" in ini and "[mypy-old_only.*]" in ini

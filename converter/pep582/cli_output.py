@@ -105,7 +105,9 @@ def print_plan(plan: Plan, verbose: bool) -> None:
         flags = [
             f for f, on in (("editable", change.editable), ("requested", change.requested)) if on
         ]
-        what = change.action if change.action != "upgrade" else f"upgrade from {change.previous}"
+        what = _word_for(change)
+        if change.previous and change.previous != change.version:
+            what += f" from {change.previous}"
         scripts = f" scripts: {', '.join(change.scripts)}" if change.scripts else ""
         extra = f", {', '.join(flags)}" if flags else ""
         echo(
@@ -132,28 +134,33 @@ def _print_tail(plan: Plan, verbose: bool) -> None:
         echo(f"nothing to do: {plan.noop}")
 
 
-def _grouped(plan: Plan) -> list[tuple[str, list[Change]]]:
-    """The plan's changes under the words a reader expects: a distribution put back at
-    the version it had is "reinstalled", a lower version replacing a higher one is
-    "downgraded" (both are ``add``/``upgrade`` in the JSON, with ``previous``)."""
-    from packaging.version import InvalidVersion, Version
+def _word_for(change: Change) -> str:
+    """The word a reader expects for a change: a distribution put back at the version it
+    had is a "reinstall", a lower version replacing a higher one a "downgrade" (both are
+    ``add``/``upgrade`` in the JSON, with ``previous``)."""
+    if change.action == "add" and change.previous is not None:
+        return "reinstall"
+    if change.action == "upgrade":
+        from packaging.version import InvalidVersion, Version
 
-    def lower(change: Change) -> bool:
         try:
-            return Version(change.version) < Version(change.previous or "")
+            if Version(change.version) < Version(change.previous or ""):
+                return "downgrade"
         except InvalidVersion:
-            return False
+            pass
+    return change.action
 
-    added = plan.changed("add")
-    upgrades = plan.changed("upgrade")
-    return [
-        ("added", [c for c in added if c.previous is None]),
-        ("reinstalled", [c for c in added if c.previous is not None]),
-        ("upgraded", [c for c in upgrades if not lower(c)]),
-        ("downgraded", [c for c in upgrades if lower(c)]),
-        ("removed", plan.changed("remove")),
-        ("already present", plan.changed("keep")),
-    ]
+
+_PAST = {"add": "added", "reinstall": "reinstalled", "upgrade": "upgraded",
+         "downgrade": "downgraded", "remove": "removed", "keep": "already present"}  # fmt: skip
+
+
+def _grouped(plan: Plan) -> list[tuple[str, list[Change]]]:
+    """The plan's changes grouped under :func:`_word_for`'s words, in the past tense."""
+    groups: dict[str, list[Change]] = {word: [] for word in _PAST.values()}
+    for change in plan.changes:
+        groups[_PAST[_word_for(change)]].append(change)
+    return list(groups.items())
 
 
 def summary_lines(plan: Plan, report: Report | None, verbose: bool) -> list[str]:

@@ -334,9 +334,13 @@ def ide(vscode: bool, pyright: bool, mypy_: bool, project: Path, python_spec: st
             f"{project.absolute() / DIRNAME} holds no site directory yet: install something "
             "first (pep582 install NAME, or pep582-migrate .venv)"
         )
-    chosen = listing[0]
+
+    def version(tree: dict[str, Any]) -> tuple[int, ...]:
+        return tuple(int(part.rstrip("t")) for part in tree["python"].split("."))
+
+    chosen = max(listing, key=version)  # the newest, as everywhere an interpreter is chosen
     site_dirs = [Path(d) for d in chosen["site_dirs"]]
-    others = ", ".join(t["python"] for t in listing[1:])
+    others = ", ".join(t["python"] for t in listing if t is not chosen)
     click.echo(
         f"Python {chosen['python']}'s site directory"
         + (f" (also present: {others}; pick one with --python)" if others else "")

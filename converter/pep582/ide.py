@@ -17,13 +17,17 @@ from pathlib import Path
 
 from pep582.errors import SourceError
 from pep582.records import read_text
+from pep582.startup import DIRNAME
 from pep582.tomlfiles import tomllib
 
 TOOLS = ("vscode", "pyright", "mypy")
 
 
 def _merged(existing: list[str], paths: list[str]) -> list[str]:
-    return list(dict.fromkeys([*existing, *paths]))
+    """The user's own entries, then ours: entries inside ``__pypackages__`` (written by an
+    earlier run, maybe for another Python) are replaced, never accumulated."""
+    theirs = [e for e in existing if e.replace("\\", "/").split("/")[0] != DIRNAME]
+    return list(dict.fromkeys([*theirs, *paths]))
 
 
 def _load_json(path: Path) -> dict[str, object]:

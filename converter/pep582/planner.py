@@ -627,7 +627,7 @@ class _SourcePlanner:
             change.action = "keep"
             return change
         change.action, change.previous = "upgrade", old.version
-        self.planner.remove_distribution(old, f"upgraded to {dist.version}")
+        self.planner.remove_distribution(old, f"replaced by {dist.version}")
         return change
 
     def plan_outside_files(
