@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,32 @@ def test_a_launcher_script_is_replaced_by_the_interpreter_it_starts(
         pytest.skip(f"this interpreter calls itself {told}, not the shim")
     assert probe(shim).executable == real
     assert find_python(PY).executable == real
+
+
+def test_a_launcher_chooses_by_the_users_directory_not_the_probes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probes run in a temporary directory; a pyenv-style launcher must still decide from
+    where the user is (PYENV_DIR), never from a ``.python-version`` above the probe's
+    directory (in ``/tmp``, anyone can write one)."""
+    from pep582.interpreter import probe
+
+    chooser = tmp_path / "launcher"
+    chooser.write_text(
+        "#!/bin/bash\n"
+        'here="${PYENV_DIR:-$PWD}"; v=.python-version\n'
+        'while [ "$here" != / ] && [ ! -e "$here/$v" ]; do here=$(dirname "$here"); done\n'
+        'if [ -e "$here/$v" ] && [ "$(cat "$here/$v")" = hostile ]; then\n'
+        "  echo 'hostile choice' >&2; exit 3\n"
+        "fi\n"
+        f'exec "{sys.executable}" "$@"\n'
+    )
+    chooser.chmod(0o755)
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    (tmp_path / ".python-version").write_text("hostile")  # above every probe directory
+    monkeypatch.setattr(tempfile, "tempdir", str(probes))
+    user = Path("/")  # the user's own directory holds no .python-version
+    monkeypatch.chdir(user)
+    monkeypatch.delenv("PYENV_DIR", raising=False)
+    assert probe(chooser).facts.version_tag == PY

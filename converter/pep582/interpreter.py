@@ -70,11 +70,22 @@ class Interpreter:
         return self.prefix != self.base_prefix
 
 
+def launcher_environment() -> dict[str, str]:
+    """Our environment, with a launcher's choice pinned to where the user is: a pyenv shim
+    started in a temporary directory under ``/tmp`` would otherwise read a
+    ``.python-version`` anyone can put in ``/tmp`` (pyenv searches upwards from
+    ``PYENV_DIR``, by default the working directory)."""
+    env = dict(os.environ)
+    env.setdefault("PYENV_DIR", os.getcwd())
+    return env
+
+
 def run_python(executable: str | os.PathLike[str], args: list[str], cwd: str | None = None) -> str:
     """Run ``executable args`` (in an empty directory unless ``cwd`` is given).
 
     Returns stdout; a failure to start or a non-zero exit raises InterpreterError.
     """
+    env = launcher_environment()
     with contextlib.ExitStack() as stack:
         if cwd is None:  # an empty directory: no __pypackages__ can apply to the probe
             cwd = stack.enter_context(tempfile.TemporaryDirectory(prefix="pep582-probe-"))
@@ -84,6 +95,7 @@ def run_python(executable: str | os.PathLike[str], args: list[str], cwd: str | N
                 capture_output=True,
                 text=True,
                 cwd=cwd,
+                env=env,
                 check=False,
                 timeout=PROBE_TIMEOUT,
             )
@@ -152,7 +164,12 @@ def probe_facts_later(executable: str | os.PathLike[str]) -> Callable[[], Interp
     command = [executable, "-I", "-S", "-c", _FACTS + _PRINT]
     try:
         proc = subprocess.Popen(  # -I: no cwd, no environment variables matter
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/"
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd="/",
+            env=launcher_environment(),
         )
     except OSError as exc:
         error = InterpreterError(f"cannot run {executable}: {exc.strerror}")
