@@ -241,6 +241,35 @@ def test_a_file_planted_in_the_wheel_cache_is_refused_and_the_entry_dropped(
     assert not list((second / DIRNAME).rglob("zzz_evil.pth"))
 
 
+@pytest.mark.usefixtures("root_only")
+@pytest.mark.parametrize("planted", ["prefix", "entry"])
+def test_cache_directories_another_user_can_change_are_refused(
+    tmp_path: Path, wheelhouse: Path, monkeypatch: pytest.MonkeyPatch, planted: str
+) -> None:
+    """A safe cache root says nothing about directories planted below it earlier (a
+    prefix directory or an entry another user owns or may write): both are refused, and
+    nothing is installed from them."""
+    monkeypatch.setenv("PEP582_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["--no-index", "--find-links", str(wheelhouse), "--python", sys.executable]
+    first, second = tmp_path / "a", tmp_path / "b"
+    for project in (first, second):
+        project.mkdir()
+    assert pep582("install", *args, "hello==1.0", "--project", first).returncode == 0
+    (entry,) = [
+        e
+        for e in (tmp_path / "cache" / "unpacked-v1").glob("*/*")
+        if list(e.glob("purelib/hello-1.0.dist-info"))
+    ]
+    place = entry.parent if planted == "prefix" else entry
+    nobody = pwd.getpwnam("nobody")
+    os.chown(place, nobody.pw_uid, nobody.pw_gid)
+    place.chmod(0o777)
+    proc = pep582("install", *args, "hello==1.0", "--project", second)
+    assert proc.returncode == 4, proc.stderr
+    assert "another user could change" in proc.stderr and str(place) in proc.stderr
+    assert not (second / DIRNAME).exists()
+
+
 # -- FIFOs, devices, strange facts -----------------------------------------------------------
 
 

@@ -370,13 +370,16 @@ def test_lock_entry_without_a_checkable_hash_is_refused(
     [
         ("edited", "hello/__init__.py does not match the wheel's RECORD"),
         ("unlisted", "disagree with the wheel's RECORD"),
+        ("inflated", "hello/__init__.py does not match the wheel's RECORD"),
+        ("weak-hash", "hello/__init__.py has no usable hash in RECORD"),
     ],
 )
 def test_wheel_whose_files_disagree_with_its_record_is_refused(
     tmp_path: Path, index: Path, forgery: str, said: str
 ) -> None:
     """The wheel's own RECORD is checked as it is unpacked (a file edited after the build,
-    a file RECORD does not list): exit 6, no tree, no cache entry."""
+    a file RECORD does not list, a file far larger than RECORD says, which is never
+    inflated whole, a row with a hash too weak to check): exit 6, no tree, no cache entry."""
     import zipfile
 
     links = tmp_path / "links"
@@ -388,7 +391,19 @@ def test_wheel_whose_files_disagree_with_its_record_is_refused(
             data = source.read(item)
             if item.filename == "hello/__init__.py" and forgery == "edited":
                 data += b"\nimport os  # slipped in after the wheel was built\n"
-            target.writestr(item, data)
+            if item.filename == "hello/__init__.py" and forgery == "inflated":
+                data += b"#" * (64 << 20)  # stopped one chunk past RECORD's size
+            if item.filename.endswith("RECORD") and forgery == "weak-hash":
+                data = b"\n".join(
+                    b"hello/__init__.py,md5="
+                    + line.split(b",")[1][7:]
+                    + b","
+                    + line.split(b",")[2]
+                    if line.startswith(b"hello/__init__.py,")
+                    else line
+                    for line in data.split(b"\n")
+                )
+            target.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
         if forgery == "unlisted":
             target.writestr("hello/extra.py", b"import os\n")
     (tmp_path / "requirements.txt").write_text("hello==1.0\n")

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +28,7 @@ from pep582.names import check_component, resolve_inside
 from pep582.records import raw_digest
 from pep582.scheme import InterpreterFacts
 from pep582.sources import Source, inventory
-from pep582.startup import untrusted_path
+from pep582.startup import foreign_writers, untrusted_path
 
 CACHE_ENV = "PEP582_CACHE_DIR"
 LAYOUT_VERSION = "unpacked-v1"
@@ -75,10 +76,35 @@ def entry_path(digest: str) -> Path:
     return cache_root() / digest[:2] / digest
 
 
+def _only_ours(directory: Path) -> None:
+    """Refuse a directory inside the cache that another user owns or may write: the root
+    being safe says nothing about what was planted below it earlier."""
+    if os.name != "posix":
+        return
+    info = os.lstat(directory)
+    refused = None
+    if not stat.S_ISDIR(info.st_mode):
+        refused = "not a plain directory"
+    elif info.st_uid not in (0, os.geteuid()):
+        refused = "owned by another user"
+    else:
+        refused = foreign_writers(str(directory), info)
+    if refused:
+        raise DestinationError(
+            f"the wheel cache holds {directory}, which another user could change ({refused}); "
+            "remove it (the cache can always be deleted)"
+        )
+
+
 def cached(digest: str) -> Path | None:
-    """The unpacked wheel with this sha256, if the cache holds it."""
+    """The unpacked wheel with this sha256, if the cache holds it (and only we and root
+    can change its directories)."""
     entry = entry_path(digest)
-    return entry if (entry / COMPLETE).is_file() else None
+    if not (entry / COMPLETE).is_file():
+        return None
+    _only_ours(entry.parent)
+    _only_ours(entry)
+    return entry
 
 
 def evict(digest: str) -> None:
@@ -98,6 +124,7 @@ def unpack(wheel: Path, digest: str | None = None) -> tuple[Path, str]:
         return found, digest
     entry = entry_path(digest)
     entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _only_ours(entry.parent)
     work = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=entry.parent))
     try:
         try:
@@ -186,7 +213,13 @@ def _install_into(wheel: Path, work: Path) -> None:
     except (VerificationError, SourceError):
         raise
     except Exception as exc:  # installer reports bad wheels with several exception types
-        raise SourceError(f"{wheel.name}: cannot be unpacked: {exc}") from exc
+        reason = exc.args[-1] if len(exc.args) > 1 else exc  # installer: (source, message)
+        raise SourceError(f"{wheel.name}: cannot be unpacked: {reason}") from exc
+
+
+# What a wheel's RECORD may use (PEP 376/627: sha256 or stronger; fixed-length digests).
+USABLE_HASHES = frozenset({"sha224", "sha256", "sha384", "sha512", "sha3_256", "sha3_384",
+                           "sha3_512", "blake2b", "blake2s"})  # fmt: skip
 
 
 class _CheckedStream:
@@ -197,18 +230,21 @@ class _CheckedStream:
         self, stream: BinaryIO, row: tuple[str, str, str], wheel: str, unchecked: set[str]
     ) -> None:
         algorithm, _, value = row[1].partition("=")
-        if algorithm not in hashlib.algorithms_guaranteed or algorithm in ("md5", "sha1"):
+        if algorithm not in USABLE_HASHES:
             raise VerificationError(f"{wheel}: {row[0]} has no usable hash in RECORD ({row[1]})")
         self._stream, self._row, self._wheel, self._unchecked = stream, row, wheel, unchecked
         self._hash = hashlib.new(algorithm)
         self._expected = value
         self._size = 0
+        self._limit = int(row[2]) if row[2].isdigit() else 0
 
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)
         if data:
             self._hash.update(data)
             self._size += len(data)
+            if self._size > self._limit:  # never inflate more than RECORD promises
+                self._finish()
         elif size != 0:
             self._finish()
         return data
