@@ -279,6 +279,18 @@ def test_tampered_and_missing_files(project: Path) -> None:
     assert lines[-1].startswith("1 high, 0 medium, 1 low") and "fails --fail-on high" in lines[-1]
 
 
+def test_a_planted_record_vouching_for_a_tampered_file_does_not_hide_it(project: Path) -> None:
+    """Only a shared script another Python's install replaced is excused; a RECORD planted
+    in the same tree that lists a tampered file with its new hash excuses nothing."""
+    install(project, "victim", {"victim/__init__.py": b"SAFE = True\n"})
+    evil = b"import os; SAFE = False\n"
+    (site_of(project) / "victim" / "__init__.py").write_bytes(evil)
+    install(project, "voucher", {}, rows=(f"victim/__init__.py,sha256={b64(evil)},{len(evil)}",))
+    code, data = audit(project)
+    assert code == EXIT_FINDINGS
+    assert one(data, "hash-mismatch", site_of(project) / "victim" / "__init__.py")
+
+
 def test_unowned_files_and_record_rows_outside_the_tree(project: Path) -> None:
     site = site_of(project)
     info = install(

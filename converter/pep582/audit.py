@@ -906,12 +906,18 @@ class _Auditor:
     def _matches_another_record(
         self, owner: Distribution, path: str, algorithm: str, digest: str, size: int
     ) -> bool:
-        """Whether another distribution's RECORD lists ``path`` with exactly these bytes:
-        the scripts directory is shared by every Python's tree, and installing for one
-        Python replaces a script another Python's RECORD also lists."""
+        """Whether ``path`` is a shared script another Python's install replaced: it lies
+        in the scripts directory every Python's tree shares, and a distribution of another
+        Python's tree lists it in its RECORD with exactly these bytes. Nothing else is
+        excused: a RECORD in the owner's own tree vouching for a file proves nothing."""
+        own = next(t for t in self.report.trees if owner in t.distributions)
+        if os.path.dirname(path) != own.scripts.rstrip(os.sep):
+            return False
         for tree in self.report.trees:
+            if tree is own:
+                continue
             for dist in tree.distributions:
-                if dist is owner or dist.record is None:
+                if dist.record is None:
                     continue
                 for entry, owned in zip(dist.record, dist.owned_files):
                     if owned != path or entry.hash_ is None or entry.hash_.name != algorithm:
