@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import virtualenv as virtualenv_package
 
 from pep582.interpreter import find_python
 from pep582.startup import DIRNAME
@@ -174,16 +175,36 @@ def test_pip_is_left_only_as_the_venvs_seed(tmp_path: Path) -> None:
     assert "skipped: pip" not in proc.stdout and " pip " in proc.stdout
 
 
-def test_setuptools_seeded_by_virtualenv_stays_behind_unless_required(tmp_path: Path) -> None:
-    """venv (up to 3.11) and virtualenv seed setuptools; like pip it is the venv's build
-    tool, not the project's, unless something in the venv requires it."""
+def test_setuptools_seeded_by_venv_stays_behind_unless_upgraded_or_required(
+    tmp_path: Path,
+) -> None:
+    """``python -m venv`` (up to 3.11) seeds ensurepip's setuptools; like pip it is the
+    venv's build tool and stays behind, but not once upgraded, not when something in the
+    venv requires it, and not from a venv whose seeds are unknown (virtualenv)."""
     venv = tmp_path / "proj" / ".venv"
-    run([sys.executable, "-m", "virtualenv", "-q", "--no-periodic-update", "--no-download",
-         "--setuptools", "bundle", venv], check=True)  # fmt: skip
+    run([sys.executable, "-m", "venv", venv], check=True)
     site = next(venv.glob("lib/python*/site-packages"))
-    assert list(site.glob("setuptools-*.dist-info"))
-    proc = migrate_cli(venv, "--dry-run")
-    assert "skipped: setuptools" in proc.stdout and "skipped: pip" in proc.stdout
+    if not list(site.glob("setuptools-*.dist-info")):
+        pytest.skip("this Python's venv seeds no setuptools (3.12+)")
+    assert "skipped: setuptools" in migrate_cli(venv, "--dry-run").stdout
+    embedded = Path(virtualenv_package.__file__).parent / "seed" / "wheels" / "embed"
+    newer = [w for w in embedded.glob("setuptools-*.whl") if "65.5.0" not in w.name]
+    if newer:  # upgraded by the user: carried
+        install = [venv / "bin" / "python", "-m", "pip", "install", "-q", "--no-index"]
+        run([*install, newer[-1]], check=True)
+        proc = migrate_cli(venv, "--dry-run")
+        assert "skipped: setuptools" not in proc.stdout and "skipped: pip" in proc.stdout
+    other = virtualenv(tmp_path / "other" / ".venv")
+    proc = migrate_cli(other, "--dry-run")
+    assert "skipped: setuptools" not in proc.stdout and "skipped: pip" in proc.stdout
+
+
+def test_seed_setuptools_required_by_a_distribution_is_carried(tmp_path: Path) -> None:
+    venv = tmp_path / "proj" / ".venv"
+    run([sys.executable, "-m", "venv", venv], check=True)
+    site = next(venv.glob("lib/python*/site-packages"))
+    if not list(site.glob("setuptools-*.dist-info")):
+        pytest.skip("this Python's venv seeds no setuptools (3.12+)")
     info = fake_dist(site, "uses-pkg-resources", "1.0", {"uses_pkg_resources.py": b""})
     metadata = info / "METADATA"
     metadata.write_text(metadata.read_text() + "Requires-Dist: setuptools\n")

@@ -595,11 +595,17 @@ class _SourcePlanner:
     def _is_seed(self, dist: Distribution, needed: set[str]) -> bool:
         """pip, setuptools or wheel as the venv's creator put them there: installed when
         the venv was made (ensurepip marks them REQUESTED, so that alone says nothing),
-        and nothing in the venv requires them. An upgraded or required one is carried."""
+        and nothing in the venv requires them. setuptools and wheel count only at the
+        very version ``python -m venv`` seeds (ensurepip's bundled wheel): an upgraded
+        one, or one in a venv whose seeds are unknown (virtualenv), is carried."""
         if self.source.kind != "venv" or dist.key not in SEED_NAMES or self.planner.include_pip:
             return False
         if dist.key in needed or self.source.created is None:
             return False
+        if dist.key != "pip":  # a build tool some code imports at run time: be sure
+            seeded = (self.source.seed_versions or {}).get(dist.key)
+            if seeded != dist.version:  # upgraded, or a venv whose seeds we cannot know
+                return False
         try:
             installed = os.stat(dist.meta_dir).st_mtime
         except OSError:

@@ -100,6 +100,9 @@ class Source:
     base_executable: str | None = None  # the interpreter new scripts should name
     system_site: bool = False
     created: float | None = None  # a venv's creation time (pyvenv.cfg's mtime)
+    # name -> version of what ``python -m venv`` seeds (ensurepip's bundled wheels); None
+    # when unknown (virtualenv made it, or the interpreter's wheels cannot be found)
+    seed_versions: dict[str, str] | None = None
     notes: list[str] = field(default_factory=list)
     distributions: list[Distribution] = field(default_factory=list)
 
@@ -230,7 +233,26 @@ def read_venv(venv: Path) -> Source:
     if disagreements:
         raise SourceError(f"{venv}: the environment's facts disagree: {'; '.join(disagreements)}")
     source.base_executable = base_executable(config, source.facts)
+    if "virtualenv" not in config:
+        source.seed_versions = ensurepip_versions(config.get("home"), source.facts)
     return source
+
+
+def ensurepip_versions(home: str | None, facts: InterpreterFacts) -> dict[str, str] | None:
+    """The versions ``python -m venv`` installs into a new venv: the wheels ensurepip
+    bundles with the base interpreter (``home`` is its bin directory), or Debian's
+    ``/usr/share/python-wheels`` where ensurepip takes them from there."""
+    if not home:
+        return None
+    stdlib = Path(home).parent / "lib" / f"python{facts.version_tag}"
+    places = [stdlib / "ensurepip" / "_bundled"]
+    if os.path.realpath(home) == "/usr/bin":
+        places.append(Path("/usr/share/python-wheels"))  # Debian's python3-venv
+    for place in places:
+        wheels = sorted(place.glob("*.whl")) if place.is_dir() else []
+        if wheels:
+            return {canonical(w.name.split("-")[0]): w.name.split("-")[1] for w in wheels}
+    return None
 
 
 def base_executable(config: dict[str, str], facts: InterpreterFacts) -> str | None:
