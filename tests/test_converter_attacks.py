@@ -218,6 +218,56 @@ def test_ide_leaves_a_pyproject_it_cannot_edit_safely_alone(tmp_path: Path, text
         assert pyproject.read_text() == text
 
 
+MARK = "# pep582 ide: installed in __pypackages__, not your code: errors there are silenced"
+
+
+@pytest.mark.parametrize(
+    "config, text, outcome",
+    [
+        # a marker line inside a multi-line string: editing would change the string
+        ("pyproject.toml", f'[project]\nname = "x"\ndescription = """\n{MARK}\nline\n[x]\n"""\n',
+         "refused"),
+        ("mypy.ini", f"[mypy]\nstrict = True\n\n{MARK}", "one block"),  # no final newline
+        ("mypy.ini", f"[mypy]\n{MARK}\n[mypy-a.*]\nfollow_imports = silent\n"
+                     f"{MARK}\n[mypy-b.*]\nfollow_imports = silent\n", "one block"),
+        ("pyproject.toml", "[tool.mypy\nstrict = true\n", "invalid"),
+        ("mypy.ini", "[mypy\nstrict = True\n", "invalid"),
+    ],
+)  # fmt: skip
+def test_ide_markers_in_odd_places_never_corrupt_a_file(
+    tmp_path: Path, config: str, text: str, outcome: str
+) -> None:
+    """The section ``pep582 ide --mypy`` owns is found by its marker line; a marker in a
+    string, at the end without a newline, or twice never makes it change anything else
+    (every other setting is compared before and after) or pile up."""
+    import configparser
+
+    import tomllib
+
+    project, _ = tree_with(tmp_path, hello=HELLO)
+    path = project / config
+    path.write_text(text)
+    for _ in range(2):
+        proc = pep582("ide", "--mypy", "--project", project)
+        if outcome != "one block":
+            break
+        assert proc.returncode == 0, proc.stderr
+    if outcome == "refused":
+        assert proc.returncode == 5 and "by hand" in proc.stderr
+        assert path.read_text() == text
+    elif outcome == "invalid":
+        assert proc.returncode == 5 and "not valid" in proc.stderr and str(path) in proc.stderr
+        assert path.read_text() == text
+    else:
+        written = path.read_text()
+        assert written.count(MARK) == 1 and "[mypy-a.*]" not in written
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read_string(written)
+        assert parser.get("mypy", "mypy_path").startswith("__pypackages__/")
+        if "strict" in text:
+            assert parser.get("mypy", "strict") == "True"
+
+
 # -- the wheel cache cannot be poisoned -----------------------------------------------------
 
 

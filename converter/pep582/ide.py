@@ -14,6 +14,7 @@ import re
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from pep582.errors import SourceError
 from pep582.records import read_text
@@ -159,20 +160,79 @@ def installed_modules(site_dirs: list[Path]) -> list[str]:
 
 
 def _replace_marked(lines: list[str], block: list[str]) -> list[str]:
-    """``lines`` with the block after :data:`MARKER` (up to the next section after its own
-    header, or the end) replaced by ``block``; appended when there is no marker yet."""
-    try:
-        start = lines.index(MARKER + "\n")
-    except ValueError:
-        tail = lines[-1] if lines else ""
-        gap = ["\n"] if lines and tail.strip() else []
+    """``lines`` with every block :data:`MARKER` starts (the marker, its section header and
+    what follows up to the next section or the end) removed, and ``block`` put where the
+    first one was; appended when there is no marker yet."""
+    kept: list[str] = []
+    first = None
+    index = 0
+    while index < len(lines):
+        if lines[index].rstrip("\r\n") != MARKER:
+            kept.append(lines[index])
+            index += 1
+            continue
+        if first is None:
+            first = len(kept)
+        end = next(
+            (i for i in range(index + 2, len(lines)) if _HEADER.match(lines[i])), len(lines)
+        )
+        while end > index + 2 and not lines[end - 1].strip():
+            end -= 1  # keep the blank lines before the next section
+        index = end
+    if first is None:
+        tail = kept[-1] if kept else ""
+        gap = ["\n"] if tail.strip() else []
         if tail and not tail.endswith("\n"):
             gap = ["\n", "\n"]
-        return [*lines, *gap, MARKER + "\n", *block]
-    end = next((i for i in range(start + 2, len(lines)) if _HEADER.match(lines[i])), len(lines))
-    while end > start + 2 and not lines[end - 1].strip():
-        end -= 1  # keep the blank lines before the next section
-    return [*lines[:start], MARKER + "\n", *block, *lines[end:]]
+        return [*kept, *gap, MARKER + "\n", *block]
+    return [*kept[:first], MARKER + "\n", *block, *kept[first:]]
+
+
+def _ours(section: str, options: dict[str, str]) -> bool:
+    """A section this module writes: ``[mypy-a.*,b.*]`` with only ``follow_imports``."""
+    return section.startswith("mypy-") and set(options) == {"follow_imports"}
+
+
+def _ini_settings(text: str, path: Path) -> dict[str, dict[str, str]]:
+    """Every INI setting but ours (``mypy_path`` and the marked sections)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error as exc:
+        reason = exc.message.splitlines()[0]
+        raise SourceError(f"{path}: not valid INI ({reason}); fix it first") from exc
+    settings = {name: dict(parser[name]) for name in parser.sections()}
+    settings.get("mypy", {}).pop("mypy_path", None)
+    return {
+        name: options
+        for name, options in settings.items()
+        if options and not _ours(name, options)  # a [mypy] we only added is no change
+    }
+
+
+def _toml_settings(text: str, path: Path) -> dict[str, Any]:
+    """Every TOML setting but ours (``mypy_path`` and the marked overrides)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SourceError(f"{path}: not valid TOML ({exc}); fix it first") from exc
+    settings = data.get("tool", {}).get("mypy")
+    if isinstance(settings, dict):
+        settings.pop("mypy_path", None)
+        overrides = settings.get("overrides")
+        if isinstance(overrides, list):
+            settings["overrides"] = [
+                o
+                for o in overrides
+                if not (isinstance(o, dict) and set(o) == {"module", "follow_imports"})
+            ]
+            if not settings["overrides"]:
+                del settings["overrides"]
+        if not settings:  # a [tool.mypy] we only added is no change
+            del data["tool"]["mypy"]
+            if not data["tool"]:
+                del data["tool"]
+    return data
 
 
 def mypy(project: Path, paths: list[str], modules: list[str]) -> Path:
@@ -195,6 +255,7 @@ def mypy(project: Path, paths: list[str], modules: list[str]) -> Path:
         if patterns:
             updated = _replace_marked(updated, [f"[{section}]\n", "follow_imports = silent\n"])
         text = "".join(updated)
+        before = _ini_settings("".join(lines), ini)
         parser = configparser.ConfigParser(interpolation=None)
         try:
             parser.read_string(text)
@@ -203,10 +264,12 @@ def mypy(project: Path, paths: list[str], modules: list[str]) -> Path:
             )
         except configparser.Error:
             ok = False
+        ok = ok and _ini_settings(text, ini) == before  # nothing else changed
         _refuse_unless(ok, ini, f"mypy_path = {value}", "[mypy]")
         _write(project, ini, text)
         return ini
     lines = read_text(pyproject).splitlines(keepends=True)
+    before_toml = _toml_settings("".join(lines), pyproject)
     current = _current(lines, "[tool.mypy]", "mypy_path", quoted=True)
     joined = ":".join(_merged(current, paths))
     value = json.dumps(joined)
@@ -232,6 +295,7 @@ def mypy(project: Path, paths: list[str], modules: list[str]) -> Path:
         )
     except (tomllib.TOMLDecodeError, AttributeError):
         ok = False
+    ok = ok and _toml_settings(text, pyproject) == before_toml  # nothing else changed
     _refuse_unless(ok, pyproject, f"mypy_path = {value}", "[tool.mypy]")
     _write(project, pyproject, text)
     return pyproject
@@ -240,8 +304,9 @@ def mypy(project: Path, paths: list[str], modules: list[str]) -> Path:
 def _refuse_unless(ok: bool, path: Path, line: str, section: str) -> None:
     if not ok:
         raise SourceError(
-            f"{path}: cannot add mypy_path safely (its {section} is laid out in a way this "
-            f"edit does not handle); add `{line}` under {section} by hand"
+            f"{path}: cannot add mypy_path safely (the edit would change more than that: "
+            f"its {section} is laid out in a way this edit does not handle, or a marker "
+            f"line sits inside a string); add `{line}` under {section} by hand"
         )
 
 
