@@ -242,8 +242,6 @@ def test_ide_markers_in_odd_places_never_corrupt_a_file(
     (every other setting is compared before and after) or pile up."""
     import configparser
 
-    import tomllib
-
     project, _ = tree_with(tmp_path, hello=HELLO)
     path = project / config
     path.write_text(text)
