@@ -266,6 +266,23 @@ def test_ide_markers_in_odd_places_never_corrupt_a_file(
             assert parser.get("mypy", "strict") == "True"
 
 
+@pytest.mark.usefixtures("root_only")
+def test_ide_keeps_the_owner_of_a_file_it_edits(tmp_path: Path) -> None:
+    """Root editing a colleague's mypy.ini leaves it theirs (mode and owner kept)."""
+    project, _ = tree_with(tmp_path, hello=HELLO)
+    ini = project / "mypy.ini"
+    ini.write_text("[mypy]\nstrict = True\n")
+    nobody = pwd.getpwnam("nobody")
+    os.chown(ini, nobody.pw_uid, nobody.pw_gid)
+    ini.chmod(0o600)
+    assert pep582("ide", "--mypy", "--project", project).returncode == 0
+    info = ini.stat()
+    assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (
+        nobody.pw_uid, nobody.pw_gid, 0o600
+    )  # fmt: skip
+    assert "mypy_path = __pypackages__/" in ini.read_text()
+
+
 # -- the wheel cache cannot be poisoned -----------------------------------------------------
 
 

@@ -51,7 +51,7 @@ UNCHANGED: set[Path] = set()  # files a run found already saying what it would w
 def _write(project: Path, path: Path, text: str) -> None:
     """Replace ``path`` (inside ``project``) atomically: every directory on the way is a
     plain directory (created if missing, never through a link), the file itself is a
-    regular file or absent, the temporary file is new (``O_EXCL``), the mode is kept.
+    regular file or absent, the temporary file is new (``O_EXCL``), the mode and owner are kept.
     A file that already says ``text`` is left alone (and noted in :data:`UNCHANGED`)."""
     here = project
     for part in path.parent.relative_to(project).parts:
@@ -64,11 +64,14 @@ def _write(project: Path, path: Path, text: str) -> None:
         if not stat.S_ISDIR(info.st_mode):
             raise SourceError(f"{here} is not a plain directory (a link?); not writing into it")
     mode = 0o644
+    owner: tuple[int, int] | None = None
     try:
         info = os.lstat(path)
     except FileNotFoundError:
         pass
     else:
+        if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+            owner = (info.st_uid, info.st_gid)  # kept: the file stays its owner's
         if not stat.S_ISREG(info.st_mode):
             raise SourceError(f"{path} is not a regular file (a link?); not replacing it")
         mode = stat.S_IMODE(info.st_mode)
@@ -80,6 +83,14 @@ def _write(project: Path, path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.chmod(temporary, mode)
+        if owner is not None:
+            try:
+                os.chown(temporary, *owner)
+            except PermissionError:
+                raise SourceError(
+                    f"{path} belongs to another user; not replacing it (ask them, or add "
+                    "the paths by hand)"
+                ) from None
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
