@@ -30,6 +30,7 @@ from pep582.errors import (
 )
 from pep582.plan import FileAction, Plan, Report
 from pep582.records import (
+    NO_VERIFY_ADVICE,
     RecordEntry,
     check,
     entry_for,
@@ -342,7 +343,8 @@ class _Executor:
             exc.args = (str(exc).replace(source, real, 1),)
             if self.cache_root and real.startswith(self.cache_root + os.sep):
                 entry = os.sep.join(real[len(self.cache_root) + 1 :].split(os.sep)[:2])
-                raise CacheEntryModified(str(exc), entry) from exc
+                message = str(exc).replace(NO_VERIFY_ADVICE, "")  # a cache has no such choice
+                raise CacheEntryModified(message, entry) from exc
             raise
 
 

@@ -200,18 +200,20 @@ def hash_stream(stream: BinaryIO, algorithm: str, sink: BinaryIO | None = None) 
     return _encoded(raw), size
 
 
+NO_VERIFY_ADVICE = " (pass --no-verify to carry it as it is)"
+
+
 def check(path: str | os.PathLike[str], expected: RecordEntry, digest: str, size: int) -> None:
     """Raise VerificationError unless ``digest``/``size`` match what RECORD promises."""
     if expected.hash_ is not None and expected.hash_.value != digest:
         raise VerificationError(
             f"{path}: content does not match its RECORD hash "
             f"({expected.hash_.name}={expected.hash_.value}); the file was changed after "
-            "installation (pass --no-verify to carry it as it is)"
+            f"installation{NO_VERIFY_ADVICE}"
         )
     if expected.size is not None and expected.size != size:
         raise VerificationError(
-            f"{path}: size {size} does not match its RECORD size {expected.size} "
-            "(pass --no-verify to carry it as it is)"
+            f"{path}: size {size} does not match its RECORD size {expected.size}{NO_VERIFY_ADVICE}"
         )
 
 
