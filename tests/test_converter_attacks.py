@@ -12,6 +12,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -333,6 +334,33 @@ def test_cache_directories_another_user_can_change_are_refused(
     assert proc.returncode == 4, proc.stderr
     assert "another user could change" in proc.stderr and str(place) in proc.stderr
     assert not (second / DIRNAME).exists()
+
+
+def test_what_a_killed_unpack_left_in_the_cache_is_removed_later(
+    tmp_path: Path, wheelhouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed while unpacking leaves ``.unpacking-*``; the next unpack into the same
+    prefix removes it once it is an hour old, never a younger one (a run in progress)."""
+    monkeypatch.setenv("PEP582_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["--no-index", "--find-links", str(wheelhouse), "--python", sys.executable]
+    project = tmp_path / "a"
+    project.mkdir()
+    assert pep582("install", *args, "hello==1.0", "--project", project).returncode == 0
+    (entry,) = [
+        e
+        for e in (tmp_path / "cache" / "unpacked-v1").glob("*/*")
+        if list(e.glob("purelib/hello-1.0.dist-info"))
+    ]
+    old, young = entry.parent / ".unpacking-old", entry.parent / ".unpacking-young"
+    for leftover in (old, young):
+        (leftover / "purelib").mkdir(parents=True)
+    hours_ago = time.time() - 7200
+    os.utime(old, (hours_ago, hours_ago))
+    shutil.rmtree(entry)  # the next install unpacks into this prefix again
+    project = tmp_path / "b"
+    project.mkdir()
+    assert pep582("install", *args, "hello==1.0", "--project", project).returncode == 0
+    assert not old.exists() and young.exists()
 
 
 # -- FIFOs, devices, strange facts -----------------------------------------------------------

@@ -19,6 +19,7 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -96,6 +97,23 @@ def _only_ours(directory: Path) -> None:
         )
 
 
+ABANDONED_AFTER = 3600  # seconds: an unpacking directory this old was left by a killed run
+
+
+def _drop_abandoned(prefix: Path) -> None:
+    """Remove what killed runs left in a prefix directory (``.unpacking-*`` and
+    ``.evicted-*`` not touched for an hour); a run in progress is far younger."""
+    now = time.time()
+    for leftover in prefix.iterdir():
+        if not leftover.name.startswith((".unpacking-", ".evicted-")):
+            continue
+        try:
+            if now - os.lstat(leftover).st_mtime > ABANDONED_AFTER:
+                shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            continue
+
+
 def cached(digest: str) -> Path | None:
     """The unpacked wheel with this sha256, if the cache holds it (and only we and root
     can change its directories)."""
@@ -125,6 +143,7 @@ def unpack(wheel: Path, digest: str | None = None) -> tuple[Path, str]:
     entry = entry_path(digest)
     entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     _only_ours(entry.parent)
+    _drop_abandoned(entry.parent)
     work = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=entry.parent))
     try:
         try:
