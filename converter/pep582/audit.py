@@ -910,7 +910,7 @@ class _Auditor:
         in the scripts directory every Python's tree shares, and a distribution of another
         Python's tree lists it in its RECORD with exactly these bytes. Nothing else is
         excused: a RECORD in the owner's own tree vouching for a file proves nothing."""
-        own = next(t for t in self.report.trees if owner in t.distributions)
+        own = next(t for t in self.report.trees if any(d is owner for d in t.distributions))
         if os.path.dirname(path) != own.scripts.rstrip(os.sep):
             return False
         for tree in self.report.trees:

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -40,7 +40,7 @@ def errors_reported(program: str, as_json: bool = False, verbose: bool = False) 
     except click.UsageError as exc:
         if not as_json:
             raise
-        fail(program, exc.format_message(), exc.exit_code, "UsageError", as_json)
+        usage_failure(program, exc)
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
         raise
     except Exception as exc:
@@ -63,12 +63,21 @@ class JsonUsageCommand(click.Command):
         parent: click.Context | None = None,
         **extra: Any,
     ) -> click.Context:
-        with errors_reported(info_name or self.name or "", "--json" in args):
+        as_json = "--json" in args  # before parsing: click consumes ``args``
+        try:
             return super().make_context(info_name, args, parent=parent, **extra)
-        raise AssertionError("unreachable")  # errors_reported exits or re-raises
+        except click.UsageError as exc:
+            if not as_json:
+                raise
+            usage_failure(info_name or self.name or "", exc)
 
 
-def fail(program: str, message: str, code: int, kind: str, as_json: bool) -> None:
+def usage_failure(program: str, exc: click.UsageError) -> NoReturn:
+    """A usage error as the one JSON object ``--json`` promises for every error."""
+    fail(program, exc.format_message(), exc.exit_code, "UsageError", True)
+
+
+def fail(program: str, message: str, code: int, kind: str, as_json: bool) -> NoReturn:
     if as_json:
         error = {"error": {"kind": kind, "message": message, "exit_code": code}}
         click.echo(json.dumps(error), err=True)

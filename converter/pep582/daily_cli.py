@@ -345,6 +345,5 @@ def ide(vscode: bool, pyright: bool, mypy_: bool, project: Path, python_spec: st
         f"Python {chosen['python']}'s site directory"
         + (f" (also present: {others}; pick one with --python)" if others else "")
     )
-    for written in editors.configure(project.absolute(), tools, site_dirs):
-        state = "unchanged" if written in editors.UNCHANGED else "updated"
-        click.echo(f"{state} {written}")
+    for written, changed in editors.configure(project.absolute(), tools, site_dirs):
+        click.echo(f"{'updated' if changed else 'unchanged'} {written}")

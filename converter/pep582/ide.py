@@ -45,14 +45,11 @@ def _load_json(path: Path) -> dict[str, object]:
     return data
 
 
-UNCHANGED: set[Path] = set()  # files a run found already saying what it would write
-
-
-def _write(project: Path, path: Path, text: str) -> None:
+def _write(project: Path, path: Path, text: str) -> bool:
     """Replace ``path`` (inside ``project``) atomically: every directory on the way is a
     plain directory (created if missing, never through a link), the file itself is a
     regular file or absent, the temporary file is new (``O_EXCL``), the mode and owner are kept.
-    A file that already says ``text`` is left alone (and noted in :data:`UNCHANGED`)."""
+    A file that already says ``text`` is left alone: False is returned then."""
     here = project
     for part in path.parent.relative_to(project).parts:
         here = here / part
@@ -76,8 +73,7 @@ def _write(project: Path, path: Path, text: str) -> None:
             raise SourceError(f"{path} is not a regular file (a link?); not replacing it")
         mode = stat.S_IMODE(info.st_mode)
         if read_text(path) == text:
-            UNCHANGED.add(path)
-            return
+            return False
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -95,34 +91,33 @@ def _write(project: Path, path: Path, text: str) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+    return True
 
 
-def _json_list(project: Path, path: Path, key: str, paths: list[str]) -> list[str]:
+def _json_list(project: Path, path: Path, key: str, paths: list[str]) -> bool:
+    """Merge ``paths`` into the list ``key``; whether the file changed (a file already
+    listing them is not rewritten, so its own formatting stays)."""
     data = _load_json(path)
     current = data.get(key, [])
     if not isinstance(current, list):
         raise SourceError(f"{path}: {key} is not a list")
     merged = _merged([str(p) for p in current], paths)
-    if merged != current or not path.exists():
-        data[key] = merged
-        _write(project, path, json.dumps(data, indent=4) + "\n")
-    else:
-        UNCHANGED.add(path)
-    return merged
+    if merged == current and path.exists():
+        return False
+    data[key] = merged
+    return _write(project, path, json.dumps(data, indent=4) + "\n")
 
 
-def vscode(project: Path, paths: list[str]) -> Path:
+def vscode(project: Path, paths: list[str]) -> tuple[Path, bool]:
     """``.vscode/settings.json``: ``python.analysis.extraPaths`` (Pylance)."""
     path = project / ".vscode" / "settings.json"
-    _json_list(project, path, "python.analysis.extraPaths", paths)
-    return path
+    return path, _json_list(project, path, "python.analysis.extraPaths", paths)
 
 
-def pyright(project: Path, paths: list[str]) -> Path:
+def pyright(project: Path, paths: list[str]) -> tuple[Path, bool]:
     """``pyrightconfig.json``: ``extraPaths``."""
     path = project / "pyrightconfig.json"
-    _json_list(project, path, "extraPaths", paths)
-    return path
+    return path, _json_list(project, path, "extraPaths", paths)
 
 
 _HEADER = re.compile(r"^\s*\[")
@@ -246,7 +241,7 @@ def _toml_settings(text: str, path: Path) -> dict[str, Any]:
     return data
 
 
-def mypy(project: Path, paths: list[str], modules: list[str]) -> Path:
+def mypy(project: Path, paths: list[str], modules: list[str]) -> tuple[Path, bool]:
     """``mypy_path`` in ``mypy.ini``, else ``[tool.mypy]`` of ``pyproject.toml``, else a new
     ``mypy.ini``; existing entries are kept. mypy checks what ``mypy_path`` finds as if it
     were the project's own code, so a section (marked with :data:`MARKER`, rewritten on
@@ -277,8 +272,7 @@ def mypy(project: Path, paths: list[str], modules: list[str]) -> Path:
             ok = False
         ok = ok and _ini_settings(text, ini) == before  # nothing else changed
         _refuse_unless(ok, ini, f"mypy_path = {value}", "[mypy]")
-        _write(project, ini, text)
-        return ini
+        return ini, _write(project, ini, text)
     lines = read_text(pyproject).splitlines(keepends=True)
     before_toml = _toml_settings("".join(lines), pyproject)
     current = _current(lines, "[tool.mypy]", "mypy_path", quoted=True)
@@ -308,8 +302,7 @@ def mypy(project: Path, paths: list[str], modules: list[str]) -> Path:
         ok = False
     ok = ok and _toml_settings(text, pyproject) == before_toml  # nothing else changed
     _refuse_unless(ok, pyproject, f"mypy_path = {value}", "[tool.mypy]")
-    _write(project, pyproject, text)
-    return pyproject
+    return pyproject, _write(project, pyproject, text)
 
 
 def _refuse_unless(ok: bool, path: Path, line: str, section: str) -> None:
@@ -337,8 +330,9 @@ def _current(lines: list[str], header: str, key: str, quoted: bool) -> list[str]
     return []
 
 
-def configure(project: Path, tools: list[str], site_dirs: list[Path]) -> list[Path]:
-    """Write the site directories into each tool's configuration; return the files."""
+def configure(project: Path, tools: list[str], site_dirs: list[Path]) -> list[tuple[Path, bool]]:
+    """Write the site directories into each tool's configuration; return each file and
+    whether it changed."""
     paths = [os.path.relpath(d, project) for d in site_dirs]
     written = []
     for tool in tools:

@@ -29,7 +29,7 @@ from pep582.names import check_component, resolve_inside
 from pep582.records import raw_digest
 from pep582.scheme import InterpreterFacts
 from pep582.sources import Source, inventory
-from pep582.startup import foreign_writers, untrusted_path
+from pep582.startup import untrusted_path
 
 CACHE_ENV = "PEP582_CACHE_DIR"
 LAYOUT_VERSION = "unpacked-v1"
@@ -78,18 +78,11 @@ def entry_path(digest: str) -> Path:
 
 
 def _only_ours(directory: Path) -> None:
-    """Refuse a directory inside the cache that another user owns or may write: the root
-    being safe says nothing about what was planted below it earlier."""
-    if os.name != "posix":
-        return
-    info = os.lstat(directory)
-    refused = None
-    if not stat.S_ISDIR(info.st_mode):
-        refused = "not a plain directory"
-    elif info.st_uid not in (0, os.geteuid()):
-        refused = "owned by another user"
-    else:
-        refused = foreign_writers(str(directory), info)
+    """Refuse a directory inside the cache that another user owns or may write (the
+    owner/write rule of :func:`untrusted_path`, this directory strictly): the root being
+    safe says nothing about what was planted below it earlier."""
+    plain = stat.S_ISDIR(os.lstat(directory).st_mode)  # a link is never followed here
+    refused = untrusted_path(str(directory)) if plain else "not a plain directory"
     if refused:
         raise DestinationError(
             f"the wheel cache holds {directory}, which another user could change ({refused}); "
