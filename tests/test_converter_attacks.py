@@ -284,6 +284,30 @@ def test_ide_keeps_the_owner_of_a_file_it_edits(tmp_path: Path) -> None:
     assert "mypy_path = __pypackages__/" in ini.read_text()
 
 
+@pytest.mark.parametrize(
+    "config, flag",
+    [("mypy.ini", "--mypy"), ("pyproject.toml", "--mypy"), (".vscode/settings.json", "--vscode")],
+)
+def test_ide_config_with_undecodable_bytes_is_one_line_and_untouched(
+    tmp_path: Path, config: str, flag: str
+) -> None:
+    project, _ = tree_with(tmp_path, hello=HELLO)
+    path = project / config
+    path.parent.mkdir(exist_ok=True)
+    data = (
+        b'[mypy]\nstrict = "\xff\xfe"\n'
+        if "mypy" in config or "toml" in config
+        else b'{"a": "\xff"}'
+    )
+    path.write_bytes(data)
+    proc = pep582("ide", flag, "--project", project)
+    assert proc.returncode == 5, proc.stderr
+    assert (
+        proc.stderr.count("\n") == 1 and f"{path}:" in proc.stderr and "not UTF-8" in proc.stderr
+    )
+    assert path.read_bytes() == data
+
+
 # -- the wheel cache cannot be poisoned -----------------------------------------------------
 
 
