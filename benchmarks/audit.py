@@ -41,9 +41,9 @@ from pathlib import Path
 
 from common import bench_env, describe_load, load_average
 
-from pep582.audit import audit
+from pep582.audit.core import audit
 from pep582.scheme import InterpreterFacts, scheme_for
-from pep582.sources import inventory
+from pep582.sources.reader import inventory
 
 CHUNK = 1 << 20
 
@@ -131,7 +131,7 @@ def main() -> None:
             f"{sys.version_info[0]}.{sys.version_info[1]}"
         )
         site = Path(scheme_for(project, InterpreterFacts.running(), "pep582").purelib)
-        command = [sys.executable, "-m", "pep582.cli", "audit", str(project)]
+        command = [sys.executable, "-m", "pep582.commands.main", "audit", str(project)]
         command += ["--python", sys.executable, "--json"]
 
         def library() -> None:

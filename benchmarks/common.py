@@ -65,7 +65,7 @@ _NOISE = re.compile(r"^(PIP_(?!DISABLE_PIP_VERSION_CHECK$|CERT$)|UV_|PYTHONDONTW
 # A peer does its work into a fresh empty directory (made and removed outside the timing).
 Peer = Callable[[Path], object]
 
-OUR_CACHE = "PEP582_CACHE_DIR"  # the toolkit's unpacked-wheel cache (pep582.wheelcache)
+OUR_CACHE = "PEP582_CACHE_DIR"  # the toolkit's unpacked-wheel cache (pep582.install.wheelcache)
 # Directories a peer may keep in its output that are a cache, not installed files.
 CACHE_NAMES = ("uv-cache", "pep582-cache")
 _scratches: list[Path] = []  # the scratch directories open now, innermost last
@@ -107,7 +107,7 @@ def describe_load(samples: Sequence[float]) -> str:
 
 def ours(*args: str | os.PathLike[str]) -> list[str]:
     """The ``pep582-migrate`` command line (module form, so it can run under cProfile)."""
-    return [sys.executable, "-m", "pep582.migrate_cli", *(os.fspath(a) for a in args)]
+    return [sys.executable, "-m", "pep582.commands.migrate", *(os.fspath(a) for a in args)]
 
 
 def pip(python: Path) -> list[str]:

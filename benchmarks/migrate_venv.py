@@ -203,7 +203,7 @@ def scale() -> None:
                     probe,
                     sys.executable,
                     "-m",
-                    "pep582.migrate_cli",
+                    "pep582.commands.migrate",
                     os.fspath(venv),
                     "-q",
                     "--project",

@@ -430,8 +430,8 @@ def _row(name: str, values: list[float], reference: list[float]) -> str:
 
 
 def cost(python: str, root: Path, runs: int, rng: random.Random) -> None:
-    from pep582 import hook, startup
     from pep582.interpreter import find_python
+    from pep582.step import hook, startup
 
     plain = build(python, root / "plain", patched=False, link=True)
     patched = build(python, root / "patched", patched=True, link=True)

@@ -33,9 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from pep582 import hook
 from pep582.interpreter import find_python
 from pep582.scheme import scheme_for
+from pep582.step import hook
 
 REFERENCE = "no hook"
 NO_TREE = "hook, no __pypackages__"

@@ -97,7 +97,11 @@ __all__ = [
 EXAMPLES = Path(__file__).resolve().parent
 SHOW_PATH = "import sys; print(*(p or repr(p) for p in sys.path), sep='\\n')"
 
-_TOOLS = {"pep582": "pep582.cli", "pep582-migrate": "pep582.migrate_cli", "pip": "pip"}
+_TOOLS = {
+    "pep582": "pep582.commands.main",
+    "pep582-migrate": "pep582.commands.migrate",
+    "pip": "pip",
+}
 _PROMPT = re.compile(r"^(?:(?:>>>|\.\.\.) ?)+", re.MULTILINE)
 _DURATION = re.compile(r"(?<=\bin )\d+(?:\.\d+)?m?s\b")
 _ASK = "import sys; print(sys.base_prefix); print('%d.%d' % sys.version_info[:2])"

@@ -67,7 +67,7 @@ def pep582(
     input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the ``pep582`` CLI of this checkout in a subprocess."""
-    return run([sys.executable, "-m", "pep582.cli", *args], cwd=cwd, input=input)
+    return run([sys.executable, "-m", "pep582.commands.main", *args], cwd=cwd, input=input)
 
 
 def copy_packages(destination: Path) -> list[Path]:
@@ -175,4 +175,4 @@ def migrate_cli(
     *args: str | os.PathLike[str], cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``pep582-migrate`` of this checkout in a subprocess."""
-    return run([sys.executable, "-m", "pep582.migrate_cli", *args], cwd=cwd)
+    return run([sys.executable, "-m", "pep582.commands.migrate", *args], cwd=cwd)

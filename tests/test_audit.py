@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from pep582.audit import EXIT_FINDINGS, REMOVED_IN_310, STDLIB_39, stdlib_of
+from pep582.audit.core import EXIT_FINDINGS, REMOVED_IN_310, STDLIB_39, stdlib_of
 from pep582.errors import EXIT_CODES
 from pep582.scheme import InterpreterFacts, scheme_for
 
@@ -125,7 +125,7 @@ def test_a_migrated_project_audits_clean(tmp_path: Path, wheelhouse: Path) -> No
     proj = tmp_path / "proj"
     proj.mkdir()
     (proj / "app.py").write_text("import hello\n")
-    migrated = run([sys.executable, "-m", "pep582.migrate_cli", tmp_path / "venv",
+    migrated = run([sys.executable, "-m", "pep582.commands.migrate", tmp_path / "venv",
                     "--project", proj])  # fmt: skip
     assert migrated.returncode == 0, migrated.stderr
     code, data = audit(proj)

@@ -19,8 +19,8 @@ import pytest
 
 from pep582.errors import InterpreterError, SourceError
 from pep582.interpreter import _facts
-from pep582.operations import migrate
-from pep582.startup import DIRNAME
+from pep582.operations.core import migrate
+from pep582.step.startup import DIRNAME
 
 from helpers import bare_venv, fake_dist, migrate_cli, pep582, record_row, tree_snapshot
 
@@ -132,7 +132,7 @@ def test_a_source_file_replaced_after_planning_is_not_carried(
     secret.write_text("def main():\n    print('hi')\n")  # same bytes, another inode
     project = tmp_path / "proj"
     project.mkdir()
-    from pep582 import executor
+    from pep582.plan import executor
 
     original = executor.execute
 
@@ -141,7 +141,7 @@ def test_a_source_file_replaced_after_planning_is_not_carried(
         os.link(secret, site / "hello_mod.py")
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("pep582.operations.execute", swap_then_execute)
+    monkeypatch.setattr("pep582.operations.core.execute", swap_then_execute)
     with pytest.raises(SourceError, match="was replaced after planning"):
         migrate(venv, project, "pep582", "refuse")
     assert os.listdir(project) == []
@@ -395,7 +395,7 @@ def test_a_fifo_never_hangs_a_command(tmp_path: Path) -> None:
     os.mkfifo(project / DIRNAME / "bin" / "tool")
     os.mkfifo(site / "x.pth")
     proc = subprocess.run(
-        [sys.executable, "-m", "pep582.cli", "list", "--project", str(project)],
+        [sys.executable, "-m", "pep582.commands.main", "list", "--project", str(project)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -404,7 +404,7 @@ def test_a_fifo_never_hangs_a_command(tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
     proc = subprocess.run(
-        [sys.executable, "-m", "pep582.migrate_cli", str(venv), "--project", str(other),
+        [sys.executable, "-m", "pep582.commands.migrate", str(venv), "--project", str(other),
          "--dry-run"], capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 5 and "not a regular file" in proc.stderr

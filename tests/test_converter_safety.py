@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pep582.staging import OLD_PREFIX, recover
-from pep582.startup import DIRNAME
+from pep582.plan.staging import OLD_PREFIX, recover
+from pep582.step.startup import DIRNAME
 
 from helpers import bare_venv, fake_dist, migrate_cli, record_row, tree_snapshot
 
@@ -206,7 +206,7 @@ def test_published_tree_modes_follow_the_umask(area: Path, mask: int) -> None:
     command = [
         sys.executable,
         "-m",
-        "pep582.migrate_cli",
+        "pep582.commands.migrate",
         str(venv),
         "--project",
         str(area / "proj"),
@@ -283,7 +283,7 @@ def test_metadata_that_is_not_utf8(area: Path) -> None:
 def test_unexpected_errors_are_one_line_with_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
     """A bug (any exception that is not one of ours) is one line and says how to see the
     traceback; with -v the traceback comes too."""
-    from pep582.cli_output import errors_reported
+    from pep582.commands.output import errors_reported
 
     with pytest.raises(SystemExit) as exit_info, errors_reported("pep582-migrate"):
         raise RuntimeError("boom")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from test_migrate_venv import record_problems
 
-from pep582.startup import DIRNAME
+from pep582.step.startup import DIRNAME
 
 from helpers import bare_venv, fake_dist, migrate_cli, tree_snapshot
 
@@ -47,7 +47,7 @@ def _start(args: list[str], tmp: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["TMPDIR"] = str(tmp)
     return subprocess.Popen(
-        [sys.executable, "-m", "pep582.migrate_cli", *args],
+        [sys.executable, "-m", "pep582.commands.migrate", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pep582.scheme import scheme_for
-from pep582.startup import DIRNAME
+from pep582.step.startup import DIRNAME
 
 from helpers import (
     PACKAGES,

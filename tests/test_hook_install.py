@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pep582 import startup
-from pep582.hook import MODULE_NAME, PTH_LINE, PTH_NAME, STEP_NAME, hook_source
 from pep582.interpreter import find_python
+from pep582.step import startup
+from pep582.step.hook import MODULE_NAME, PTH_LINE, PTH_NAME, STEP_NAME, hook_source
 
 from helpers import add_module, interpreter, make_venv, pep582, run
 
@@ -90,7 +90,15 @@ def test_enable_user_site(tmp_path: Path) -> None:
     assert base.user_site_enabled
     env = {"PYTHONUSERBASE": str(tmp_path / "userbase")}
     proc = run(
-        [sys.executable, "-m", "pep582.cli", "enable", "--user", "--python", base.executable],
+        [
+            sys.executable,
+            "-m",
+            "pep582.commands.main",
+            "enable",
+            "--user",
+            "--python",
+            base.executable,
+        ],
         env=env,
     )
     assert proc.returncode == 0, proc.stderr
@@ -107,7 +115,15 @@ def test_enable_user_site(tmp_path: Path) -> None:
     )
     assert str(proj / "__pypackages__") in proc.stdout
     proc = run(
-        [sys.executable, "-m", "pep582.cli", "disable", "--user", "--python", base.executable],
+        [
+            sys.executable,
+            "-m",
+            "pep582.commands.main",
+            "disable",
+            "--user",
+            "--python",
+            base.executable,
+        ],
         env=env,
         check=True,
     )
@@ -212,7 +228,16 @@ def test_help_has_examples_and_exit_codes() -> None:
 def test_enable_user_refused_where_user_site_is_off(venv_python: Path, tmp_path: Path) -> None:
     env = {"PYTHONUSERBASE": str(tmp_path / "userbase")}  # never the real one, even on failure
     proc = run(
-        [sys.executable, "-m", "pep582.cli", "enable", "--user", "--python", venv_python], env=env
+        [
+            sys.executable,
+            "-m",
+            "pep582.commands.main",
+            "enable",
+            "--user",
+            "--python",
+            venv_python,
+        ],
+        env=env,
     )
     assert proc.returncode == 4
     assert "does not read its user site directory" in proc.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pep582.interpreter import Interpreter
-from pep582.startup import DIRNAME
+from pep582.step.startup import DIRNAME
 
 from helpers import (
     PACKAGES,
@@ -36,7 +36,9 @@ def test_pep582_run_does_not_leak_the_toolkit_environment(tmp_path: Path) -> Non
     (tmp_path / "app.py").write_text("import sys\nprint(sys.prefix)\nprint(sys.path)\n")
     env_path = os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]])
     proc = run(
-        [sys.executable, "-m", "pep582.cli", "run", "app.py"], cwd=tmp_path, env={"PATH": env_path}
+        [sys.executable, "-m", "pep582.commands.main", "run", "app.py"],
+        cwd=tmp_path,
+        env={"PATH": env_path},
     )
     assert proc.returncode == 0, proc.stderr
     prefix, path = proc.stdout.splitlines()
@@ -51,7 +53,7 @@ def test_enable_without_python_leaves_the_toolkit_venv_alone(tmp_path: Path) -> 
     env_path = os.pathsep.join(
         [os.path.dirname(sys.executable), str(target.parent), os.environ["PATH"]]
     )
-    proc = run([sys.executable, "-m", "pep582.cli", "enable"], env={"PATH": env_path})
+    proc = run([sys.executable, "-m", "pep582.commands.main", "enable"], env={"PATH": env_path})
     assert proc.returncode == 0, proc.stderr
     assert f"for {target.parent / 'python3'} (the first python3 on PATH)" in proc.stdout
     user_site = next((tmp_path / "user-venv").glob("lib/python*/site-packages"))

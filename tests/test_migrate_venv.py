@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pep582.operations import migrate as run_migration
+from pep582.operations.core import migrate as run_migration
 from pep582.scheme import InterpreterFacts, scheme_for
 
 from helpers import PACKAGES, copy_packages, run
@@ -37,7 +37,7 @@ print(json.dumps({
 
 
 def migrate(*args: str | os.PathLike[str], cwd: Path | None = None) -> Any:
-    return run([sys.executable, "-m", "pep582.migrate_cli", *args], cwd=cwd)
+    return run([sys.executable, "-m", "pep582.commands.migrate", *args], cwd=cwd)
 
 
 def snapshot(tree: Path) -> dict[str, tuple[int, int, str]]:
@@ -188,7 +188,9 @@ def test_full_migration(rich_venv: Path, project: Path, layout: str, tmp_path: P
     shutil.move(rich_venv, moved)
     try:
         if layout == "pep582":
-            proc = run([sys.executable, "-m", "pep582.cli", "run", "check.py"], cwd=project)
+            proc = run(
+                [sys.executable, "-m", "pep582.commands.main", "run", "check.py"], cwd=project
+            )
             assert proc.returncode == 0, proc.stderr
             data = json.loads(proc.stdout)
             assert data["twice"] == 42

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from docutils import nodes
 
-from pep582.startup import running_scheme, scheme_paths
+from pep582.step.startup import running_scheme, scheme_paths
 
 from helpers import ROOT, interpreter, pep582, run
 

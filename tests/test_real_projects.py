@@ -19,7 +19,7 @@ import pytest
 import virtualenv as virtualenv_package
 
 from pep582.interpreter import find_python
-from pep582.startup import DIRNAME
+from pep582.step.startup import DIRNAME
 
 from helpers import bare_venv, fake_dist, make_venv, migrate_cli, pep582, run
 

@@ -53,7 +53,7 @@ def index(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
 
 
 def migrate(*args: str | os.PathLike[str], cwd: Path | None = None) -> Any:
-    return run([sys.executable, "-m", "pep582.migrate_cli", *args], cwd=cwd)
+    return run([sys.executable, "-m", "pep582.commands.migrate", *args], cwd=cwd)
 
 
 def offline(index: Path) -> list[str]:
@@ -93,7 +93,7 @@ def test_requirements_install_everything(tmp_path: Path, index: Path) -> None:
     assert not (Path(scheme.scripts) / "hello.py").exists()
     (tmp_path / "app.py").write_text("import sdistonly, withdata; print(sdistonly.WHERE)")
     proc = run(
-        [sys.executable, "-m", "pep582.cli", "run", "--python", PY, "app.py"],
+        [sys.executable, "-m", "pep582.commands.main", "run", "--python", PY, "app.py"],
         cwd=tmp_path,
         check=True,
     )
@@ -325,7 +325,7 @@ def test_unreachable_index_says_so(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "pep582.migrate_cli",
+            "pep582.commands.migrate",
             tmp_path / "requirements.txt",
             "--index-url",
             "http://127.0.0.1:9/simple",

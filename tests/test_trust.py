@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from pep582.interpreter import Interpreter
-from pep582.scripts import locator, wrapper
+from pep582.step.scripts import locator, wrapper
 
 from helpers import add_module, interpreter, make_venv, pep582, run
 

@@ -302,7 +302,7 @@ def choose_python(spec: str | None, pypackages: Path | None = None) -> tuple[Int
         return find_python(spec), "named with --python"
     path = outside_toolkit()
     if pypackages is not None and pypackages.is_dir():
-        from pep582.startup import judge
+        from pep582.step.startup import judge
 
         versions = versions_in(pypackages)
         if judge(str(pypackages), [d for _, d in versions])[1] is not None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Literal
 
-from pep582.startup import DIRNAME, scheme_paths
+from pep582.step.startup import DIRNAME, scheme_paths
 
 Layout = Literal["pep582", "pdm"]
 LAYOUTS: tuple[Layout, ...] = ("pep582", "pdm")

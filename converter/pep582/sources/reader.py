@@ -20,9 +20,9 @@ from typing import Any, Literal
 from pep582.errors import InterpreterError, SourceError
 from pep582.interpreter import probe_facts_later
 from pep582.names import check_component
-from pep582.records import MAX_FILE, RecordEntry, read_record, read_regular, read_text
 from pep582.scheme import InterpreterFacts, Layout, scheme_for
-from pep582.startup import DIRNAME, untrusted_path
+from pep582.sources.records import MAX_FILE, RecordEntry, read_record, read_regular, read_text
+from pep582.step.startup import DIRNAME, untrusted_path
 
 SITE_NAME = re.compile(r"^(?P<impl>[a-z]+?)(?P<major>\d+)\.(?P<minor>\d+)(?P<t>t?)$")
 PDM_NAME = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)(?P<t>t?)(?P<suffix>-32|-arm64)?$")

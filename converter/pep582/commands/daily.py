@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from pep582.cli_output import pip_options, show_outcome, terminal_progress
-from pep582.startup import DIRNAME
+from pep582.commands.output import pip_options, show_outcome, terminal_progress
+from pep582.step.startup import DIRNAME
 
 
 def python_help(verb: str) -> str:
@@ -106,10 +106,10 @@ def install(
     """Install REQUIREMENTS (and -r FILEs) into ./__pypackages__, resolved by pip against
     what is there: installed versions stay unless --upgrade names them; an older version
     is replaced ("upgraded X 1.0 → 2.0"); files of other distributions still conflict."""
-    from pep582.operations import install as run_install
-    from pep582.operations import installed
-    from pep582.requirements import index_options, pin, resolve
-    from pep582.sources import canonical
+    from pep582.install.requirements import index_options, pin, resolve
+    from pep582.operations.core import install as run_install
+    from pep582.operations.core import installed
+    from pep582.sources.reader import canonical
 
     if not requirements and not files:
         raise click.UsageError("name at least one requirement or -r FILE")
@@ -198,8 +198,8 @@ def uninstall(
     """Remove NAMES from ./__pypackages__: the files their RECORD lists (a file changed
     since, e.g. another version's script, is left and named), for one Python (--python)
     or every Python the tree holds. Says what still requires them."""
-    from pep582.operations import installed
-    from pep582.operations import uninstall as run_uninstall
+    from pep582.operations.core import installed
+    from pep582.operations.core import uninstall as run_uninstall
 
     project = project.absolute()
     if python_spec:
@@ -211,7 +211,7 @@ def uninstall(
 
 
 def _listing(project: Path, python_spec: str | None) -> list[dict[str, Any]]:
-    from pep582.operations import installed
+    from pep582.operations.core import installed
 
     project = project.absolute()
     command = _interpreter(python_spec, project).facts.command if python_spec else None
@@ -323,8 +323,8 @@ def freeze(project: Path, python_spec: str | None) -> None:
 def ide(vscode: bool, pyright: bool, mypy_: bool, project: Path, python_spec: str | None) -> None:
     """Write the project's site directories into editor and type-checker settings,
     merged with what is there (default: all three)."""
-    from pep582 import ide as editors
     from pep582.errors import SourceError
+    from pep582.operations import ide as editors
 
     tools = [t for t, on in (("vscode", vscode), ("pyright", pyright), ("mypy", mypy_)) if on]
     tools = tools or list(editors.TOOLS)

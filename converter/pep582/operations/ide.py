@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from pep582.errors import SourceError
-from pep582.records import read_text
-from pep582.startup import DIRNAME
-from pep582.tomlfiles import tomllib
+from pep582.install.tomlfiles import tomllib
+from pep582.sources.records import read_text
+from pep582.step.startup import DIRNAME
 
 TOOLS = ("vscode", "pyright", "mypy")
 

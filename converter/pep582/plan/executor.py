@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pep582 import startup
 from pep582.errors import (
     CacheEntryModified,
     DestinationError,
@@ -28,8 +27,9 @@ from pep582.errors import (
     SourceError,
     VerificationError,
 )
-from pep582.plan import FileAction, Plan, Report
-from pep582.records import (
+from pep582.plan.model import FileAction, Plan, Report
+from pep582.plan.staging import Transaction, umask
+from pep582.sources.records import (
     NO_VERIFY_ADVICE,
     RecordEntry,
     check,
@@ -39,7 +39,7 @@ from pep582.records import (
     read_record,
     render_record,
 )
-from pep582.staging import Transaction, umask
+from pep582.step import startup
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 NONBLOCK = getattr(os, "O_NONBLOCK", 0)

@@ -11,9 +11,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pep582 import startup
 from pep582.errors import DestinationError
 from pep582.interpreter import Interpreter, run_python
+from pep582.step import startup
 
 MODULE_NAME = "_pep582_hook"  # the front door the .pth imports at every start
 STEP_NAME = "_pep582_step"  # startup.py itself, imported only when a __pypackages__ exists

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pep582.errors import SourceError
-from pep582.records import read_text
+from pep582.sources.records import read_text
 
 if sys.version_info >= (3, 11):
     import tomllib

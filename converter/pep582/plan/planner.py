@@ -17,8 +17,17 @@ from pathlib import Path
 
 from pep582.errors import CacheEntryModified, ConflictError, SourceError
 from pep582.names import check_component, inside
-from pep582.plan import Change, FileAction, Operation, Plan, Removal, Skipped
-from pep582.records import (
+from pep582.plan.model import Change, FileAction, Operation, Plan, Removal, Skipped
+from pep582.plan.staging import Existing
+from pep582.scheme import InterpreterFacts, Layout, Scheme, scheme_for
+from pep582.sources.reader import (
+    SCAFFOLDING,
+    Distribution,
+    Source,
+    canonical,
+    read_pypackages,
+)
+from pep582.sources.records import (
     MAX_FILE,
     RecordEntry,
     entry_for,
@@ -27,17 +36,8 @@ from pep582.records import (
     read_regular,
     render_record,
 )
-from pep582.scheme import InterpreterFacts, Layout, Scheme, scheme_for
-from pep582.scripts import classify_script, locator, retarget_shebang, wrapper
-from pep582.sources import (
-    SCAFFOLDING,
-    Distribution,
-    Source,
-    canonical,
-    read_pypackages,
-)
-from pep582.staging import Existing
-from pep582.startup import DIRNAME
+from pep582.step.scripts import classify_script, locator, retarget_shebang, wrapper
+from pep582.step.startup import DIRNAME
 
 INSTALLER_NAME = b"pep582-toolkit\n"
 # What venv tools put at the top of an environment that belongs to no distribution.

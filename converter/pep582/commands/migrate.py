@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pep582 import __version__
-from pep582.cli_output import (
+from pep582.commands.output import (
     JsonUsageCommand,
     errors_reported,
     pip_options,
@@ -24,7 +24,7 @@ from pep582.errors import exit_codes_help
 from pep582.scheme import LAYOUTS, Layout
 
 if TYPE_CHECKING:
-    from pep582.staging import Existing
+    from pep582.plan.staging import Existing
 
 PROG = "pep582-migrate"
 EPILOG = (
@@ -156,7 +156,7 @@ def main(
     Everything is staged beside the target and moved in atomically; SOURCE is only read.
     """
     with errors_reported(PROG, as_json, verbose):
-        from pep582.operations import kind_of
+        from pep582.operations.core import kind_of
 
         kind = kind_of(source)
         pip_flags = index_url or extra_index_url or find_links or no_index or pre or only_binary
@@ -185,7 +185,7 @@ def main(
             raise click.UsageError(f"{', '.join(venv_only)} apply to venv sources only")
         if kind != "pyproject" and (extras or groups or with_project):
             raise click.UsageError("--extra, --group and --with-project apply to pyproject.toml")
-        from pep582.requirements import index_options
+        from pep582.install.requirements import index_options
 
         options = index_options(index_url, extra_index_url, find_links, no_index, pre, only_binary)
         _from_file(
@@ -210,7 +210,7 @@ def _from_tree(
     verbose: bool,
     quiet: bool,
 ) -> None:
-    from pep582.operations import migrate
+    from pep582.operations.core import migrate
 
     with terminal_progress("carrying files", quiet or as_json) as progress:
         outcome = migrate(
@@ -251,8 +251,8 @@ def _from_file(
     import tempfile
 
     from pep582.interpreter import choose_python
-    from pep582.operations import install, names_requirements
-    from pep582.staging import check_destination
+    from pep582.operations.core import install, names_requirements
+    from pep582.plan.staging import check_destination
 
     target_project = (project or source.absolute().parent).absolute()
     taken = dry_run and existing == "refuse" and (target_project / "__pypackages__").exists()
@@ -272,11 +272,11 @@ def _from_file(
     show_progress = sys.stderr.isatty() and not (quiet or as_json)
     with tempfile.TemporaryDirectory(prefix="pep582-resolve-") as work:
         if kind == "pylock":
-            from pep582.pylock import select
+            from pep582.install.pylock import select
 
             artifacts = select(source, interpreter)
         else:
-            from pep582.requirements import pyproject_requirements, resolve
+            from pep582.install.requirements import pyproject_requirements, resolve
 
             requirements = (
                 pyproject_requirements(source, extras, groups, with_project)

@@ -17,7 +17,7 @@ import shlex
 import zlib
 from pathlib import Path
 
-from pep582 import startup
+from pep582.step import startup
 
 # What a wrapper needs of startup.py: everything but deciding *which* directory applies
 # (the wrapper knows: its own) and the startup entry point.

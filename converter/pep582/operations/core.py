@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pep582.errors import CacheEntryModified, DestinationError, InterpreterError, SourceError
-from pep582.executor import Progress, execute
+from pep582.install.requirements import Artifact, check_hashes, fetch
 from pep582.interpreter import Interpreter, find_python, outside_toolkit
 from pep582.names import inside
-from pep582.plan import Change, Operation, Plan, Report
-from pep582.planner import Planner, TreeState
-from pep582.requirements import Artifact, check_hashes, fetch
+from pep582.plan.executor import Progress, execute
+from pep582.plan.model import Change, Operation, Plan, Report
+from pep582.plan.planner import Planner, TreeState
+from pep582.plan.staging import Existing, check_destination, transaction
 from pep582.scheme import InterpreterFacts, Layout
-from pep582.sources import Source, detect
-from pep582.staging import Existing, check_destination, transaction
-from pep582.startup import DIRNAME
+from pep582.sources.reader import Source, detect
+from pep582.step.startup import DIRNAME
 
 
 @dataclass
@@ -159,7 +159,7 @@ def install(
     progress: Progress | None = None,
 ) -> Outcome:
     """Install resolved ``artifacts`` (wheels through the unpacked-wheel cache)."""
-    from pep582 import wheelcache
+    from pep582.install import wheelcache
 
     project = project.absolute()
     check_destination(project, "merge" if existing == "refuse" and dry_run else existing)
@@ -270,7 +270,7 @@ def _unpack_all(work: list[tuple[Artifact, str | None]]) -> dict[str, Path]:
     the others have finished)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from pep582 import wheelcache
+    from pep582.install import wheelcache
 
     def one(item: tuple[Artifact, str | None]) -> tuple[str, Path]:
         artifact, digest = item
@@ -352,7 +352,7 @@ def kind_of(path: Path) -> InputKind:
 
 def names_requirements(path: Path) -> bool:
     """Whether a requirements file has any line pip would act on."""
-    from pep582.records import read_text
+    from pep582.sources.records import read_text
 
     for line in read_text(path).splitlines():
         text = line.split(" #", 1)[0].strip()

@@ -25,8 +25,8 @@ from urllib.parse import unquote, urlsplit
 
 from pep582.errors import ResolutionError, SourceError, VerificationError
 from pep582.interpreter import Interpreter
-from pep582.records import raw_digest
-from pep582.sources import canonical
+from pep582.sources.reader import canonical
+from pep582.sources.records import raw_digest
 
 MIN_PIP = (22, 3)  # --python and a stable --report
 _PIP_VERSION = re.compile(r"^pip (\d+)\.(\d+)")
@@ -318,7 +318,7 @@ def pyproject_requirements(
     ``with_project``. Groups are resolved by ``packaging.dependency_groups`` (includes
     too) rather than pip's ``--group``, so that every entry is checked as a PEP 508
     requirement before pip sees it, whatever pip's version."""
-    from pep582.tomlfiles import load_toml
+    from pep582.install.tomlfiles import load_toml
 
     data = load_toml(path)
     project = data.get("project")

@@ -40,10 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pep582.records import RecordEntry
+from pep582.plan.staging import Existing
 from pep582.scheme import Layout, Scheme
-from pep582.staging import Existing
-from pep582.startup import DIRNAME
+from pep582.sources.records import RecordEntry
+from pep582.step.startup import DIRNAME
 
 SCHEMA = 1
 Operation = Literal["migrate", "install", "uninstall"]

@@ -3,7 +3,7 @@
 :func:`audit` inspects a project directory and returns a :class:`Report` whose findings
 each carry a check name, a severity (high, medium, low), the path, what it means and the
 fix. Nothing here prints; ``audit_cli`` renders the report and documents its JSON form.
-The trust finding comes from :func:`pep582.startup.judge`, the function the startup step
+The trust finding comes from :func:`pep582.step.startup.judge`, the function the startup step
 uses, so the audit and the interpreter cannot disagree.
 """
 
@@ -32,10 +32,10 @@ from pep582.interpreter import (
     run_python,
     versions_in,
 )
-from pep582.records import check, hash_stream
 from pep582.scheme import InterpreterFacts, Layout, scheme_for
-from pep582.sources import Distribution, inventory
-from pep582.startup import CUSTOMIZE, DIRNAME, judge, startup_files
+from pep582.sources.reader import Distribution, inventory
+from pep582.sources.records import check, hash_stream
+from pep582.step.startup import CUSTOMIZE, DIRNAME, judge, startup_files
 
 Severity = Literal["high", "medium", "low"]
 SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
@@ -1088,7 +1088,7 @@ def _hash_files(jobs: list[tuple[str, str]]) -> list[Any]:
 
 def _startup_paths(site_dir: str) -> list[str]:
     """The top-level ``.pth`` files and sitecustomize/usercustomize entries of a site
-    directory, as :func:`pep582.startup.startup_files` lists them (either of its shapes:
+    directory, as :func:`pep582.step.startup.startup_files` lists them (either of its shapes:
     paths, or ``(path, is_dir)`` pairs that also name package contents and bytecode)."""
     try:
         listed = startup_files(site_dir)

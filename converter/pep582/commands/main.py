@@ -9,18 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pep582 import __version__, startup
-from pep582.cli_output import errors_reported
+from pep582 import __version__
+from pep582.commands.output import errors_reported
 from pep582.errors import exit_codes_help
+from pep582.step import startup
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from pep582.interpreter import Interpreter
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-LAUNCH = os.path.join(HERE, "launch.py")
-BOOTSTRAP = os.path.join(HERE, "_bootstrap")
+STEP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "step")
+LAUNCH = os.path.join(STEP_DIR, "launch.py")
+BOOTSTRAP = os.path.join(STEP_DIR, "_bootstrap")
 NOTHING_APPLIES = 9
 PYTHON_HELP = (
     "Target interpreter: a path, a command, or a version such as 3.12. Default: one whose "
@@ -32,12 +33,20 @@ PYTHON_HELP = (
 # Commands defined in other modules, imported only when used (``--help`` stays fast):
 # name → (module, attribute, one-line summary for the command list).
 LAZY = {
-    "audit": ("pep582.audit_cli", "audit", "Find what a __pypackages__ makes possible."),
-    "install": ("pep582.daily_cli", "install", "Add or upgrade distributions (resolved by pip)."),
-    "uninstall": ("pep582.daily_cli", "uninstall", "Remove distributions (RECORD-driven)."),
-    "list": ("pep582.daily_cli", "list_", "What __pypackages__ holds."),
-    "freeze": ("pep582.daily_cli", "freeze", "Pins of what __pypackages__ holds (pip format)."),
-    "ide": ("pep582.daily_cli", "ide", "Point editors and type checkers at __pypackages__."),
+    "audit": ("pep582.commands.audit", "audit", "Find what a __pypackages__ makes possible."),
+    "install": (
+        "pep582.commands.daily",
+        "install",
+        "Add or upgrade distributions (resolved by pip).",
+    ),
+    "uninstall": ("pep582.commands.daily", "uninstall", "Remove distributions (RECORD-driven)."),
+    "list": ("pep582.commands.daily", "list_", "What __pypackages__ holds."),
+    "freeze": (
+        "pep582.commands.daily",
+        "freeze",
+        "Pins of what __pypackages__ holds (pip format).",
+    ),
+    "ide": ("pep582.commands.daily", "ide", "Point editors and type checkers at __pypackages__."),
 }
 
 
@@ -169,8 +178,8 @@ def enable(python_spec: str | None, user: bool) -> None:
     every start), their byte-compiled .pyc files and a one-line _pep582_hook.pth.
     Running it again changes nothing; an older hook is upgraded in place.
     """
-    from pep582 import hook
     from pep582.interpreter import choose_python
+    from pep582.step import hook
 
     python, why = choose_python(python_spec)
     state, changed = hook.enable(python, user=user)
@@ -188,8 +197,8 @@ def enable(python_spec: str | None, user: bool) -> None:
 @click.option("--user", is_flag=True, help="Remove it from the user site directory instead.")
 def disable(python_spec: str | None, user: bool) -> None:
     """Remove exactly the files `pep582 enable` wrote."""
-    from pep582 import hook
     from pep582.interpreter import choose_python
+    from pep582.step import hook
 
     python, _ = choose_python(python_spec)
     state = hook.disable(python, user=user)
@@ -208,8 +217,8 @@ def disable(python_spec: str | None, user: bool) -> None:
 @click.option("--python", "python_spec", metavar="PY", help=PYTHON_HELP)
 def status(python_spec: str | None) -> None:
     """Say whether an interpreter has the hook, and what the step does from here."""
-    from pep582 import hook
     from pep582.interpreter import choose_python
+    from pep582.step import hook
 
     python, why = choose_python(python_spec, _pypackages_for(""))
     states = [s for s in hook.installed_states(python) if s.module or s.pth]

@@ -15,8 +15,8 @@ import click
 from pep582.errors import Pep582Error
 
 if TYPE_CHECKING:
-    from pep582.operations import Outcome
-    from pep582.plan import Change, Plan, Report
+    from pep582.operations.core import Outcome
+    from pep582.plan.model import Change, Plan, Report
 
 VERBS = {"migrate": "migrated", "install": "installed", "uninstall": "uninstalled"}
 SHOWN = 5

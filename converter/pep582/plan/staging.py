@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from pep582 import startup
 from pep582.errors import DestinationError
-from pep582.startup import DIRNAME
+from pep582.step import startup
+from pep582.step.startup import DIRNAME
 
 Existing = Literal["refuse", "merge", "replace"]
 GITIGNORE = b"*\n"

@@ -27,9 +27,9 @@ from packaging.pylock import (
 )
 
 from pep582.errors import SourceError
+from pep582.install.requirements import Artifact, pin
+from pep582.install.tomlfiles import load_toml
 from pep582.interpreter import Interpreter, target_environment
-from pep582.requirements import Artifact, pin
-from pep582.tomlfiles import load_toml
 
 
 def read_lock(path: Path) -> Pylock:

@@ -26,10 +26,10 @@ from typing import BinaryIO
 
 from pep582.errors import CacheEntryModified, DestinationError, SourceError, VerificationError
 from pep582.names import check_component, resolve_inside
-from pep582.records import raw_digest
 from pep582.scheme import InterpreterFacts
-from pep582.sources import Source, inventory
-from pep582.startup import untrusted_path
+from pep582.sources.reader import Source, inventory
+from pep582.sources.records import raw_digest
+from pep582.step.startup import untrusted_path
 
 CACHE_ENV = "PEP582_CACHE_DIR"
 LAYOUT_VERSION = "unpacked-v1"
@@ -142,7 +142,7 @@ def unpack(wheel: Path, digest: str | None = None) -> tuple[Path, str]:
         try:
             _install_into(wheel, work)
         except OSError as exc:
-            from pep582.executor import destination_error
+            from pep582.plan.executor import destination_error
 
             raise destination_error(exc) from exc
         record = _record_of(work)

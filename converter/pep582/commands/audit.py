@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from pep582.audit import EXIT_FINDINGS, SEVERITIES, Report
-from pep582.audit import audit as run_audit
+from pep582.audit.core import EXIT_FINDINGS, SEVERITIES, Report
+from pep582.audit.core import audit as run_audit
 from pep582.errors import exit_codes_help
 
 FAIL_ON = (*SEVERITIES, "never")
