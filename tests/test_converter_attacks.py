@@ -19,7 +19,7 @@ import pytest
 
 from pep582.errors import InterpreterError, SourceError
 from pep582.interpreter import _facts
-from pep582.operations.core import migrate
+from pep582.operations.migrate import migrate
 from pep582.step.startup import DIRNAME
 
 from helpers import bare_venv, fake_dist, migrate_cli, pep582, record_row, tree_snapshot
@@ -141,7 +141,7 @@ def test_a_source_file_replaced_after_planning_is_not_carried(
         os.link(secret, site / "hello_mod.py")
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("pep582.operations.core.execute", swap_then_execute)
+    monkeypatch.setattr("pep582.operations.run.execute", swap_then_execute)
     with pytest.raises(SourceError, match="was replaced after planning"):
         migrate(venv, project, "pep582", "refuse")
     assert os.listdir(project) == []

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pep582.operations.core import migrate as run_migration
+from pep582.operations.migrate import migrate as run_migration
 from pep582.scheme import InterpreterFacts, scheme_for
 
 from helpers import PACKAGES, copy_packages, run

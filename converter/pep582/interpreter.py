@@ -280,15 +280,15 @@ def find_python(spec: str) -> Interpreter:
 
 
 def versions_in(pypackages: Path) -> list[tuple[str, str]]:
-    """``(command, site directory)`` for each interpreter a ``__pypackages__`` has a site
-    directory for, newest first: ``("python3.12", ".../lib/python3.12/site-packages")``."""
-    found = []
-    for site_dir in pypackages.glob("lib*/*/site-packages"):
-        match = re.match(r"^([a-z]+?)(3)\.(\d+)(t?)$", site_dir.parent.name)
-        if match and site_dir.is_dir():
-            found.append(((int(match[3]), match[4], match[1]), site_dir))
-    found.sort(key=lambda item: item[0], reverse=True)
-    return [(f"{impl}3.{minor}{t}", str(d)) for (minor, t, impl), d in found]
+    """``(command, site directory)`` for each interpreter a ``__pypackages__`` (PEP 582
+    layout) has a site directory for, newest first: ``("python3.12", ".../site-packages")``."""
+    from pep582.scheme import trees_in
+
+    return [
+        (tree.facts.command, str(tree.scheme.purelib))
+        for tree in trees_in(pypackages)
+        if tree.layout == "pep582"
+    ]
 
 
 def choose_python(spec: str | None, pypackages: Path | None = None) -> tuple[Interpreter, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
@@ -129,3 +130,94 @@ def scheme_for(project: str | os.PathLike[str], facts: InterpreterFacts, layout:
         root = Path(root)
         parts = {key: Path(value) for key, value in parts.items()}
     return Scheme(layout=layout, root=root, **parts)
+
+
+# -- reading a layout back: the inverse of scheme_for ---------------------------------------
+
+_SITE_NAME = re.compile(r"(?P<impl>[a-z]+?)(?P<major>\d+)\.(?P<minor>\d+)(?P<t>t?)")
+_PDM_NAME = re.compile(r"(?P<major>\d+)\.(?P<minor>\d+)(?P<t>t?)(?P<suffix>-32|-arm64)?")
+
+
+def facts_from_version_dir(name: str) -> InterpreterFacts | None:
+    """The facts a POSIX version directory name encodes (``python3.12`` → CPython 3.12,
+    ``pypy3.10``, ``python3.13t``): the inverse of :func:`scheme_for`'s naming. Every
+    implementation but PyPy names it ``python`` (as sysconfig's ``posix_prefix`` does)."""
+    match = _SITE_NAME.fullmatch(name)
+    if match is None or match["impl"] not in ("python", "pypy"):
+        return None
+    return InterpreterFacts(
+        implementation="cpython" if match["impl"] == "python" else match["impl"],
+        version=(int(match["major"]), int(match["minor"])),
+        freethreaded=bool(match["t"]),
+        abiflags="t" if match["t"] else "",
+    )
+
+
+def facts_from_pdm_dir(name: str) -> InterpreterFacts | None:
+    """The facts a draft-layout version directory encodes (``3.11``, ``3.13t``,
+    ``3.12-32``); the implementation is not part of it."""
+    match = _PDM_NAME.fullmatch(name)
+    if match is None:
+        return None
+    return InterpreterFacts(
+        version=(int(match["major"]), int(match["minor"])),
+        freethreaded=bool(match["t"]),
+        platform_suffix=match["suffix"] or "",
+    )
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One interpreter's part of a ``__pypackages__``: its layout, facts and scheme."""
+
+    layout: Layout
+    facts: InterpreterFacts
+    scheme: Scheme
+
+    @property
+    def present_site_dirs(self) -> list[Path]:
+        return [Path(d) for d in self.scheme.site_dirs if os.path.isdir(d)]
+
+
+def trees_in(pypackages: str | os.PathLike[str]) -> list[Tree]:
+    """Each interpreter's tree found in ``pypackages`` (POSIX, either layout), newest
+    first: ``lib*/pythonX.Y/site-packages`` (a ``lib64`` or other platlib directory holding
+    the same version gives the platlibdir) and the draft ``X.Y/lib``. Links are not
+    followed to find them; a name no interpreter would use is ignored."""
+    root = Path(pypackages)
+    project = root.parent
+    found: list[Tree] = []
+    libs = sorted(e.name for e in _dirs(root) if e.name.startswith("lib"))
+    versions: dict[str, list[str]] = {}  # version directory name → lib dirs holding it
+    for lib in libs:
+        for entry in _dirs(root / lib):
+            if (root / lib / entry.name / "site-packages").is_dir():
+                versions.setdefault(entry.name, []).append(lib)
+    for name, holders in versions.items():
+        facts = facts_from_version_dir(name)
+        if facts is None or "lib" not in holders:
+            continue
+        platlib = next((lib for lib in holders if lib != "lib"), "lib")
+        facts = InterpreterFacts(
+            facts.implementation,
+            facts.version,
+            facts.freethreaded,
+            platlib,
+            abiflags=facts.abiflags,
+        )
+        found.append(Tree("pep582", facts, scheme_for(project, facts, "pep582")))
+    for entry in _dirs(root):
+        facts = facts_from_pdm_dir(entry.name)
+        if facts is not None and (root / entry.name / "lib").is_dir():
+            found.append(Tree("pdm", facts, scheme_for(project, facts, "pdm")))
+    found.sort(key=lambda t: (t.facts.version, t.facts.freethreaded, t.layout), reverse=True)
+    return found
+
+
+def _dirs(directory: Path) -> list[os.DirEntry[str]]:
+    """Plain directories (never links) in ``directory``; none when it cannot be read."""
+    try:
+        with os.scandir(directory) as entries:
+            return [e for e in entries if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []

@@ -35,18 +35,22 @@ PYTHON_HELP = (
 LAZY = {
     "audit": ("pep582.commands.audit", "audit", "Find what a __pypackages__ makes possible."),
     "install": (
-        "pep582.commands.daily",
+        "pep582.commands.install",
         "install",
         "Add or upgrade distributions (resolved by pip).",
     ),
-    "uninstall": ("pep582.commands.daily", "uninstall", "Remove distributions (RECORD-driven)."),
-    "list": ("pep582.commands.daily", "list_", "What __pypackages__ holds."),
+    "uninstall": ("pep582.commands.install", "uninstall", "Remove distributions (RECORD-driven)."),
+    "list": ("pep582.commands.inspect", "list_", "What __pypackages__ holds."),
     "freeze": (
-        "pep582.commands.daily",
+        "pep582.commands.inspect",
         "freeze",
         "Pins of what __pypackages__ holds (pip format).",
     ),
-    "ide": ("pep582.commands.daily", "ide", "Point editors and type checkers at __pypackages__."),
+    "ide": (
+        "pep582.commands.inspect",
+        "ide",
+        "Point editors and type checkers at __pypackages__.",
+    ),
 }
 
 

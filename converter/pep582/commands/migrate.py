@@ -156,7 +156,7 @@ def main(
     Everything is staged beside the target and moved in atomically; SOURCE is only read.
     """
     with errors_reported(PROG, as_json, verbose):
-        from pep582.operations.core import kind_of
+        from pep582.operations.migrate import kind_of
 
         kind = kind_of(source)
         pip_flags = index_url or extra_index_url or find_links or no_index or pre or only_binary
@@ -210,7 +210,7 @@ def _from_tree(
     verbose: bool,
     quiet: bool,
 ) -> None:
-    from pep582.operations.core import migrate
+    from pep582.operations.migrate import migrate
 
     with terminal_progress("carrying files", quiet or as_json) as progress:
         outcome = migrate(
@@ -251,7 +251,8 @@ def _from_file(
     import tempfile
 
     from pep582.interpreter import choose_python
-    from pep582.operations.core import install, names_requirements
+    from pep582.operations.install import install
+    from pep582.operations.migrate import names_requirements
     from pep582.plan.staging import check_destination
 
     target_project = (project or source.absolute().parent).absolute()

@@ -15,7 +15,7 @@ import click
 from pep582.errors import Pep582Error
 
 if TYPE_CHECKING:
-    from pep582.operations.core import Outcome
+    from pep582.operations.run import Outcome
     from pep582.plan.model import Change, Plan, Report
 
 VERBS = {"migrate": "migrated", "install": "installed", "uninstall": "uninstalled"}

@@ -1,0 +1,199 @@
+"""The one way the toolkit starts another program.
+
+Every child process goes through :func:`run`, :func:`start` or :func:`exec_user_program`
+(a test fails if any other module spawns one). The rules, applied in one place:
+
+- the program is named by an absolute path that passes the trust rule for the effective
+  user: the file and every directory above it owned by root or us and writable by nobody
+  else, and so is any ``pyvenv.cfg`` CPython would read beside it (its ``home`` chooses the
+  standard library that runs); a program found inside a source someone else controls is
+  therefore never started;
+- a Python child runs with ``-I`` (no current directory or script directory on
+  ``sys.path``, no ``PYTHON*`` variables, no user site), so nothing it imports comes from
+  the caller's directory;
+- every child gets a cleaned environment (no ``PYTHON*`` variables, no venv activation)
+  and, unless a caller needs another, a working directory nobody else can write (``/``).
+
+Only ``pep582 run`` starts the user's own program as the user asked
+(:func:`exec_user_program`): the interpreter is still checked, the program is theirs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import NoReturn
+
+from pep582.errors import InterpreterError
+from pep582.step.startup import untrusted_path
+
+PROBE_TIMEOUT = 60  # seconds an interpreter may take to describe itself
+TRUSTED_CWD = "/"
+# Variables a child must not inherit: they change what an interpreter imports or which
+# environment a tool acts on, and we name everything explicitly instead.
+_DROPPED_PREFIXES = ("PYTHON",)
+_DROPPED = frozenset({"VIRTUAL_ENV", "CONDA_PREFIX", "__PYVENV_LAUNCHER__", "PIP_PYTHON"})
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a finished child left: its exit code and captured output (text)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Our environment minus what steers an interpreter or a tool elsewhere, plus
+    ``extra``. A pyenv launcher keeps choosing the version for where the user is
+    (``PYENV_DIR``), never for the child's working directory."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(_DROPPED_PREFIXES) and key not in _DROPPED
+    }
+    if "PYENV_DIR" not in env:
+        with contextlib.suppress(OSError):
+            env["PYENV_DIR"] = os.getcwd()
+    env.update(extra or {})
+    return env
+
+
+_trusted: dict[str, str] = {}
+
+
+def trusted_program(path: str | os.PathLike[str], what: str = "program") -> str:
+    """``path`` (absolute) when nobody but root or we can change what it runs; otherwise
+    :class:`InterpreterError` naming the reason.
+
+    The file's real path and every directory above it, the directory the name lives in
+    (a link there could be re-pointed) and any ``pyvenv.cfg`` beside it or one level up
+    pass the owner/write rule of the startup step. The toolkit's own interpreter is
+    exempt: it is already running this code.
+    """
+    text = os.fspath(path)
+    if not os.path.isabs(text):
+        raise InterpreterError(f"{what} {text!r} is not an absolute path")
+    if text in _trusted:
+        return _trusted[text]
+    if os.path.realpath(text) != os.path.realpath(sys.executable) and os.name == "posix":
+        places = [text, os.path.dirname(text)]
+        for config in (
+            os.path.join(os.path.dirname(text), "pyvenv.cfg"),
+            os.path.join(os.path.dirname(os.path.dirname(text)), "pyvenv.cfg"),
+        ):
+            if os.path.lexists(config):
+                places.append(config)
+        for place in places:
+            refused = untrusted_path(place)
+            if refused:
+                raise InterpreterError(
+                    f"not running {what} {text}: another user could change what it runs "
+                    f"({refused})"
+                )
+    if not (os.path.isfile(text) and os.access(text, os.X_OK)):
+        raise InterpreterError(f"{what} {text} is not an executable file")
+    _trusted[text] = text
+    return text
+
+
+def _command(argv: Sequence[str | os.PathLike[str]], python: bool, what: str) -> list[str]:
+    program = trusted_program(argv[0], what)
+    rest = [os.fspath(a) for a in argv[1:]]
+    return [program, "-I", *rest] if python else [program, *rest]
+
+
+def run(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    python: bool,
+    what: str = "program",
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    stdin: str | None = None,
+    stderr_to_terminal: bool = False,
+    stdout_to_stderr: bool = False,
+) -> Result:
+    """Run ``argv`` to completion (see the module docstring for the rules) and capture its
+    output. ``python``: argv[0] is a Python interpreter; ``-I`` is inserted. ``cwd``: only
+    where the child must resolve relative paths the user wrote (pip reading a
+    requirements file); with ``-I`` that directory is never on ``sys.path``.
+    ``stderr_to_terminal``/``stdout_to_stderr``: let a tool's own progress reach the user.
+    Failing to start, or a timeout, is an :class:`InterpreterError`."""
+    command = _command(argv, python, what)
+    try:
+        proc = subprocess.run(
+            command,
+            input=stdin,
+            stdout=sys.stderr if stdout_to_stderr else subprocess.PIPE,
+            stderr=None if stderr_to_terminal else subprocess.PIPE,
+            text=True,
+            cwd=cwd or TRUSTED_CWD,
+            env=clean_environment(env),
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise InterpreterError(f"{command[0]} did not finish in {timeout} s") from None
+    except OSError as exc:
+        raise InterpreterError(f"cannot run {command[0]}: {exc.strerror}") from exc
+    return Result(proc.returncode, proc.stdout or "", proc.stderr or "")
+
+
+class Started:
+    """A child started in the background; :meth:`wait` collects it like :func:`run`."""
+
+    def __init__(self, proc: subprocess.Popen[str], program: str, timeout: float | None) -> None:
+        self._proc, self._program, self._timeout = proc, program, timeout
+
+    def wait(self) -> Result:
+        try:
+            out, err = self._proc.communicate(timeout=self._timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.communicate()
+            raise InterpreterError(
+                f"{self._program} did not finish in {self._timeout} s"
+            ) from None
+        return Result(self._proc.returncode, out or "", err or "")
+
+
+def start(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    python: bool,
+    what: str = "program",
+    timeout: float | None = PROBE_TIMEOUT,
+) -> Started:
+    """Start ``argv`` in the background by the same rules as :func:`run`."""
+    command = _command(argv, python, what)
+    try:
+        proc = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=TRUSTED_CWD,
+            env=clean_environment(),
+        )
+    except OSError as exc:
+        raise InterpreterError(f"cannot run {command[0]}: {exc.strerror}") from exc
+    return Started(proc, command[0], timeout)
+
+
+def exec_user_program(argv: Sequence[str], env: Mapping[str, str]) -> NoReturn:
+    """Replace this process with the user's own program (``pep582 run``): the interpreter
+    named by ``argv[0]`` passes :func:`trusted_program`; the rest is what the user asked
+    for, in their directory, with ``env`` as given."""
+    command = [trusted_program(argv[0], "interpreter"), *argv[1:]]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.execve(command[0], command, dict(env))
+    sys.exit(subprocess.call(command, env=dict(env)))  # pragma: no cover - Windows
