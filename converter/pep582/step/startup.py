@@ -474,10 +474,11 @@ def _judge_tree(
     allowed = {0, os.geteuid()}
     if owner and os.path.exists(owner):
         allowed.add(os.stat(owner).st_uid)
-    real_holder = _resolve_path(os.path.dirname(os.path.abspath(pypackages)), allowed, False)
+    holder, name = os.path.split(os.path.abspath(pypackages))
+    real_holder = _resolve_path(holder, allowed, False)
     if not (candidates or also):
-        return os.path.join(real_holder, DIRNAME), []
-    real_base = _resolve(real_holder, [DIRNAME], allowed, 0, [0])
+        return os.path.join(real_holder, name), []
+    real_base = _resolve(real_holder, [name], allowed, 0, [0])
     _judge(real_base, os.lstat(real_base), allowed, False)
     resolved: list[str] = []
     for candidate in candidates:
