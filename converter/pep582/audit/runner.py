@@ -1,0 +1,89 @@
+"""``audit()``: read the tree once, walk it once, run every family of checks in turn."""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from pep582.audit import (
+    drift,
+    git,
+    integrity,
+    permissions,
+    scripts,
+    shadowing,
+    startup_code,
+    trust,
+)
+from pep582.audit.context import Context
+from pep582.audit.model import Report
+from pep582.audit.stdlib import stdlib_of
+from pep582.audit.tree import find_checkouts, find_trees, read_distributions
+from pep582.audit.walk import HASH_THREADS, walk_tree
+from pep582.errors import InterpreterError, SourceError
+from pep582.interpreter import choose_python
+from pep582.step.startup import DIRNAME
+
+
+def _not_inside(program: str | os.PathLike[str], project: Path, what: str) -> None:
+    """Nothing that lives in the audited project (or its tree) is ever run."""
+    if drift.inside(os.fspath(program), str(project)):
+        raise InterpreterError(
+            f"not running {what} {program}: it lives inside the audited project {project}"
+        )
+
+
+def audit(project: str | os.PathLike[str], python: str | None = None) -> Report:
+    """Audit ``project`` (a directory, or its ``__pypackages__``) for the target interpreter.
+
+    ``python`` is ``--python`` (path, command or version); by default an interpreter
+    matching a site directory in the tree, as ``pep582 run`` chooses. Raises
+    InterpreterError when none can be found, or when it lives inside the project.
+    """
+    start = time.perf_counter()
+    path = Path(os.path.abspath(project))
+    if path.name == DIRNAME:
+        path = path.parent
+    if not path.is_dir():
+        raise SourceError(f"{path} is not a directory")
+    root = path / DIRNAME
+    exists = root.is_dir()
+    if python and (os.sep in python or os.path.exists(python)):
+        _not_inside(os.path.abspath(python), path, "interpreter")
+    interpreter, why = choose_python(python, root if exists else None)
+    _not_inside(interpreter.executable, path, "interpreter")
+    report = Report(str(path), str(root), exists, interpreter, why)
+    with ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="pep582-audit") as pool:
+        ctx = Context(report, pool, path)
+        asked = pool.submit(stdlib_of, interpreter.executable)
+        if exists:
+            report.trees = find_trees(str(root))
+            drift.start_lookups(ctx)  # other Pythons are asked on the pool meanwhile
+            unreadable = read_distributions(ctx)
+            wanted = integrity.plan(ctx, unreadable)
+            site_dirs = {d for tree in report.trees for d in tree.site_dirs}
+            ctx.index = walk_tree(str(root), wanted, site_dirs, pool)
+            report.entries_walked = 1 + sum(len(e) for e in ctx.index.dirs.values())
+            find_checkouts(ctx)
+        ctx.target = asked.result()
+        report.stdlib_source = ctx.target.source
+        shadowing.project(ctx)
+        if exists:
+            drift.resolve(ctx)
+            trust.run(ctx)
+            shadowing.tree(ctx)
+            scripts.run(ctx)
+            startup_code.run(ctx)
+            integrity.verify(ctx)
+            integrity.unowned(ctx)
+            permissions.run(ctx)
+            git.run(ctx)
+            drift.pdm_drift(ctx)
+        else:
+            scripts.nested(ctx)
+            ctx.skip(f"{root} does not exist: only the project directory was checked")
+    report.sort()
+    report.seconds = time.perf_counter() - start
+    return report
