@@ -80,7 +80,7 @@ def plan(ctx: Context, unreadable: dict[str, str]) -> dict[str, tuple[str, ...]]
             "repair or reinstall the distribution named in the message",
             error=error,
         )
-    wanted: dict[str, set[str]] = defaultdict(set)
+    wanted: dict[str, tuple[str, ...]] = {}
     for tree in ctx.report.trees:
         for dist in tree.distributions:
             if dist.record is None:
@@ -100,7 +100,9 @@ def plan(ctx: Context, unreadable: dict[str, str]) -> dict[str, tuple[str, ...]]
                 if not path.startswith(ctx.prefix):
                     outside.append(entry.path)
                 elif entry.hash_ is not None:
-                    wanted[path].add(entry.hash_.name)
+                    algorithms = wanted.get(path, ())
+                    if entry.hash_.name not in algorithms:
+                        wanted[path] = (*algorithms, entry.hash_.name)
             if outside:
                 shown = ", ".join(outside[:3]) + (", ..." if len(outside) > 3 else "")
                 ctx.add(
@@ -114,7 +116,7 @@ def plan(ctx: Context, unreadable: dict[str, str]) -> dict[str, tuple[str, ...]]
                     distribution=dist.label,
                     rows=outside,
                 )
-    return {path: tuple(sorted(algorithms)) for path, algorithms in wanted.items()}
+    return wanted
 
 
 def verify(ctx: Context) -> None:
@@ -231,7 +233,7 @@ def unowned(ctx: Context) -> None:
     for directory, name, path in index.files:
         if path == gitignore or (skipped and path.startswith(skipped)):
             continue
-        if ctx.owning_dist(path):
+        if path in ctx.owners or (ctx.checkouts and ctx.owning_dist(path)):
             continue
         source = path
         if directory.endswith(_PYCACHE):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from pep582 import fs
 from pep582.audit import (
     drift,
     git,
@@ -21,7 +23,7 @@ from pep582.audit.context import Context
 from pep582.audit.model import Report
 from pep582.audit.stdlib import stdlib_of
 from pep582.audit.tree import find_checkouts, find_trees, read_distributions
-from pep582.audit.walk import HASH_THREADS, walk_tree
+from pep582.audit.walk import HASH_THREADS, finish_hashing, start_hashing, walk_tree
 from pep582.errors import InterpreterError, SourceError
 from pep582.interpreter import choose_python
 from pep582.step.startup import DIRNAME
@@ -55,32 +57,37 @@ def audit(project: str | os.PathLike[str], python: str | None = None) -> Report:
     interpreter, why = choose_python(python, root if exists else None)
     _not_inside(interpreter.executable, path, "interpreter")
     report = Report(str(path), str(root), exists, interpreter, why)
-    with ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="pep582-audit") as pool:
+    with contextlib.ExitStack() as stack:
+        top = stack.enter_context(fs.Dir.open(root, follow=True)) if exists else None
+        # entered last, left first: every task (they use ``top``) ends before it closes
+        pool = stack.enter_context(ThreadPoolExecutor(HASH_THREADS, "pep582-audit"))
         ctx = Context(report, pool, path)
         asked = pool.submit(stdlib_of, interpreter.executable)
-        if exists:
+        if top is not None:
             report.trees = find_trees(str(root))
             drift.start_lookups(ctx)  # other Pythons are asked on the pool meanwhile
-            unreadable = read_distributions(ctx)
-            wanted = integrity.plan(ctx, unreadable)
             site_dirs = {d for tree in report.trees for d in tree.site_dirs}
-            ctx.index = walk_tree(str(root), wanted, site_dirs, pool)
+            # one after the other: both are Python work, and threads would only contend
+            ctx.index = walk_tree(top, site_dirs)
+            wanted = integrity.plan(ctx, read_distributions(ctx))
             report.entries_walked = 1 + sum(len(e) for e in ctx.index.dirs.values())
+            hashing = start_hashing(top, ctx.index, wanted, pool)  # beside the checks
             find_checkouts(ctx)
         ctx.target = asked.result()
         report.stdlib_source = ctx.target.source
         shadowing.project(ctx)
-        if exists:
+        if top is not None:
             drift.resolve(ctx)
             trust.run(ctx)
             shadowing.tree(ctx)
             scripts.run(ctx)
             startup_code.run(ctx)
-            integrity.verify(ctx)
             integrity.unowned(ctx)
             permissions.run(ctx)
             git.run(ctx)
             drift.pdm_drift(ctx)
+            finish_hashing(ctx.index, hashing)
+            integrity.verify(ctx)
         else:
             scripts.nested(ctx)
             ctx.skip(f"{root} does not exist: only the project directory was checked")

@@ -3,11 +3,11 @@
 The root is opened once; every directory below is entered through its parent's
 descriptor and no link is followed. Each entry is looked at once, as the walk lists it:
 who owns it and who else may write it (``startup.foreign_writers``), what a link says,
-which files no RECORD lists. Files a RECORD hashes are handed to a thread pool in
-batches, each with a duplicate of its directory's descriptor, so hashing runs beside
-the walk on every core (hashlib and reads release the GIL). The ``.pth`` files and
-PEP 660 finders at the top of site directories are read while their directory is open.
-What the checks need afterwards is kept in an :class:`Index`.
+which files no RECORD lists; the ``.pth`` files and PEP 660 finders at the top of site
+directories are read while their directory is open. What the checks need afterwards is
+kept in an :class:`Index`. Then the files the RECORDs hash are hashed in batches on a
+thread pool (hashlib and reads release the GIL) while the other checks run, each batch
+reaching its directories from the open root without following a link.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import threading
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Union
@@ -25,7 +24,6 @@ from pep582.sources.records import hash_stream
 from pep582.step.startup import foreign_writers
 
 HASH_BATCH = 256  # files per task
-HASH_DIRS = 32  # directory descriptors one task may hold
 HASH_THREADS = min(8, 2 * (os.cpu_count() or 1))
 TEXT_LIMIT = 1 << 20  # a .pth file or a finder larger than this is not read
 # (digest, size), or why the file could not be hashed
@@ -112,113 +110,95 @@ class Index:
         return here
 
 
-class Hashing:
-    """Batches of ``(directory descriptor, name)`` hashed on the pool while the walk goes
-    on; at most ``2 * HASH_THREADS`` batches (and so descriptors) are out at once."""
-
-    def __init__(self, pool: Executor) -> None:
-        self.pool = pool
-        self.gate = threading.BoundedSemaphore(2 * HASH_THREADS)
-        self.batch: list[tuple[int, str, str, str, str]] = []  # fd, dir, name, path, alg
-        self.fds: list[int] = []
-        self.futures: list[Future[list[tuple[str, str, Hashed]]]] = []
-
-    def add(self, directory: fs.Dir, files: list[tuple[str, str, tuple[str, ...]]]) -> None:
-        fd = os.dup(directory.fd)
-        self.fds.append(fd)
-        for name, path, algorithms in files:
+def start_hashing(
+    top: fs.Dir, index: Index, wanted: dict[str, tuple[str, ...]], pool: Executor
+) -> list[Future[list[tuple[str, str, Hashed]]]]:
+    """Hash the files in ``wanted`` (path -> RECORD algorithms) that the walk saw as
+    regular files, in batches on ``pool``; each batch reaches its directories from ``top``
+    without following a link (``Dir.descend``) and opens each file relative to its
+    directory's descriptor. What the walk saw as something else gets its reason now; a
+    link, or a file below a link, is left to the link check."""
+    by_dir: dict[str, list[tuple[str, str, str]]] = {}
+    cut = len(index.root) + 1
+    for path, algorithms in wanted.items():
+        parent, _, name = path.rpartition(os.sep)
+        info = index.dirs.get(parent, {}).get(name)
+        if info is None or stat.S_ISLNK(info.st_mode):
+            continue  # missing, or not opened through a link: verify() tells which
+        if not stat.S_ISREG(info.st_mode):
             for algorithm in algorithms:
-                self.batch.append((fd, directory.path, name, path, algorithm))
-        if len(self.batch) >= HASH_BATCH or len(self.fds) >= HASH_DIRS:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.fds:
-            return
-        batch, fds = self.batch, self.fds
-        self.batch, self.fds = [], []
-        self.gate.acquire()
-        try:
-            self.futures.append(self.pool.submit(_hash_batch, batch, fds, self.gate))
-        except BaseException:
-            _close(fds, self.gate)
-            raise
-
-    def results(self) -> dict[tuple[str, str], Hashed]:
-        self.flush()
-        return {(path, alg): result for f in self.futures for path, alg, result in f.result()}
+                index.hashed[path, algorithm] = fs.NotPlain(
+                    errno.EINVAL, "not a regular file", path
+                )
+            continue
+        group = by_dir.setdefault(parent[cut:], [])
+        group.extend((name, path, algorithm) for algorithm in algorithms)
+    batches: list[list[tuple[str, list[tuple[str, str, str]]]]] = [[]]
+    size = 0
+    for relative, files in by_dir.items():
+        if size >= HASH_BATCH:
+            batches.append([])
+            size = 0
+        batches[-1].append((relative, files))
+        size += len(files)
+    return [pool.submit(_hash_batch, top, batch) for batch in batches if batch]
 
 
-def _close(fds: list[int], gate: threading.BoundedSemaphore) -> None:
-    for fd in fds:
-        os.close(fd)
-    gate.release()
+def finish_hashing(index: Index, futures: list[Future[list[tuple[str, str, Hashed]]]]) -> None:
+    for future in futures:
+        for path, algorithm, result in future.result():
+            index.hashed[path, algorithm] = result
 
 
 def _hash_batch(
-    batch: list[tuple[int, str, str, str, str]], fds: list[int], gate: threading.BoundedSemaphore
+    top: fs.Dir, batch: list[tuple[str, list[tuple[str, str, str]]]]
 ) -> list[tuple[str, str, Hashed]]:
-    """Hash each file of ``batch`` opened relative to its directory's descriptor (never a
-    link, never blocking: ``Dir.open_file``); then close the descriptors."""
     out: list[tuple[str, str, Hashed]] = []
-    try:
-        for fd, directory, name, path, algorithm in batch:
-            result: Hashed
-            try:
-                with open(fs.Dir(fd, directory).open_file(name), "rb", buffering=0) as stream:
-                    result = hash_stream(stream, algorithm)
-            except (OSError, ValueError) as exc:
-                result = exc
-            out.append((path, algorithm, result))
-    finally:
-        _close(fds, gate)
+    for relative, files in batch:
+        try:
+            directory = top.descend(relative)
+        except OSError as exc:  # swapped for a link since the walk, or gone
+            out += [(path, algorithm, exc) for _, path, algorithm in files]
+            continue
+        with directory:
+            for name, path, algorithm in files:
+                result: Hashed
+                try:
+                    with open(directory.open_file(name), "rb", buffering=0) as stream:
+                        result = hash_stream(stream, algorithm)
+                except (OSError, ValueError) as exc:
+                    result = exc
+                out.append((path, algorithm, result))
     return out
 
 
-def walk_tree(
-    root: str,
-    wanted: dict[str, tuple[str, ...]],
-    site_dirs: set[str],
-    pool: Executor,
-) -> Index:
-    """Walk ``root`` once; hash the files in ``wanted`` (path -> RECORD algorithms) on
-    ``pool``; read the ``.pth`` files and finders at the top of ``site_dirs`` and the
-    tree's own ``.gitignore`` (:attr:`Index.texts`)."""
-    with fs.Dir.open(root, follow=True) as top:
-        info = os.fstat(top.fd)
-        index = Index(root, os.path.realpath(root), info.st_uid)
-        _judge(index, root, info, is_root=True)
-        hashing = Hashing(pool)
+def walk_tree(top: fs.Dir, site_dirs: set[str]) -> Index:
+    """Walk the tree open at ``top`` once: note every entry, and read the ``.pth`` files
+    and finders at the top of ``site_dirs`` and the tree's own ``.gitignore``
+    (:attr:`Index.texts`)."""
+    root = top.path
+    info = os.fstat(top.fd)
+    index = Index(root, os.path.realpath(root), info.st_uid)
+    _judge(index, root, info, is_root=True)
+    links, files, sep = index.links, index.files, os.sep
 
-        def unreadable(exc: OSError) -> None:
-            index.unreadable[str(exc.filename)] = exc
+    def unreadable(exc: OSError) -> None:
+        index.unreadable[str(exc.filename)] = exc
 
-        for directory, _, items in fs.walk(top, onerror=unreadable):
-            here = directory.path
-            index.dirs[here] = entries = dict(items)
-            to_hash: list[tuple[str, str, tuple[str, ...]]] = []
-            for name, entry in entries.items():
-                path = os.path.join(here, name)
-                mode = entry.st_mode
-                if not stat.S_ISDIR(mode):
-                    index.files.append((here, name, path))
+    for directory, _, items in fs.walk(top, onerror=unreadable):
+        here = directory.path
+        index.dirs[here] = dict(items)
+        in_site_dir = here in site_dirs
+        for name, entry in items:
+            path = here + sep + name
+            mode = entry.st_mode
+            if not stat.S_ISDIR(mode):
+                files.append((here, name, path))
                 if stat.S_ISLNK(mode):
-                    index.links[path] = directory.readlink(name)
-                _judge(index, path, entry)
-                algorithms = wanted.get(path)
-                if algorithms and stat.S_ISREG(mode):
-                    to_hash.append((name, path, algorithms))
-                elif algorithms and not stat.S_ISLNK(mode):
-                    for algorithm in algorithms:
-                        index.hashed[path, algorithm] = fs.NotPlain(
-                            errno.EINVAL, "not a regular file", path
-                        )
-                wanted_text = here in site_dirs and is_site_text(name)
-                if wanted_text or (here == root and name == ".gitignore"):
-                    index.texts[path] = _read(directory, name, mode)
-            if to_hash:
-                hashing.add(directory, to_hash)
-        index.hashed.update(hashing.results())
+                    links[path] = directory.readlink(name)
+            _judge(index, path, entry)
+            if (in_site_dir and is_site_text(name)) or (here == root and name == ".gitignore"):
+                index.texts[path] = _read(directory, name, mode)
     return index
 
 
