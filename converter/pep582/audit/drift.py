@@ -137,20 +137,22 @@ def pdm_drift(ctx: Context) -> None:
         if not (only_pdm or only_ours or versions):
             continue
         said = [f"only in PDM's: {', '.join(only_pdm)}"] if only_pdm else []
-        said += [f"only in the converted one: {', '.join(only_ours)}"] if only_ours else []
+        said += [f"only here: {', '.join(only_ours)}"] if only_ours else []
         if versions:
-            pairs = (f"{v['name']} {v['pdm']} (PDM) / {v['converted']}" for v in versions)
-            said.append(f"versions differ: {', '.join(pairs)}")  # fmt: skip
+            pairs = (f"{v['name']} {v['pdm']} there, {v['converted']} here" for v in versions)
+            said.append(f"versions differ: {', '.join(pairs)}")
         version_dir = draft.version_dirs[0]
+        python = f" --python {other.interpreter}" if other.interpreter else ""
         ctx.add(
             DRIFT,
             "medium",
             version_dir,
-            f"PDM's draft tree {version_dir} and the converted tree for {other.command} "
+            f"PDM's draft tree {version_dir} and the converted tree here for {other.command} "
             f"({other.site_dirs[0]}) have drifted apart ({'; '.join(said)}): PDM, in its "
             f"{DIRNAME} mode, keeps installing into the draft tree, which the PEP 582 step "
             "and pep582 run never read",
-            f"convert again: pep582-migrate {ctx.root} --layout pep582 --replace; or stop "
+            f"pep582-migrate {ctx.root} --layout pep582 --replace{python}  # convert again; "
+            "or stop "
             "PDM's __pypackages__ mode (pdm config --local python.use_venv true, then pdm "
             f"use a venv) and remove {version_dir}",
             command=other.command,

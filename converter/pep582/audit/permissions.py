@@ -115,8 +115,8 @@ def run(ctx: Context) -> None:
             f"this {kind} is owned by {owner}, not by the tree's owner {tree_owner} or root: "
             f"its owner can change it{' and what it holds' if kind == 'directory' else ''} "
             "whenever they like, and code in the tree runs as whoever uses it",
-            f"chown -h {_name(index.uid)} {quoted(path)} (inspect it first if you did not "
-            "expect it)",
+            f"chown -h {_name(index.uid)} {quoted(path)}  # inspect it first if you did "
+            "not expect it",
             kind=kind,
             owner=owner,
             mode=oct(stat.S_IMODE(info.st_mode)),
@@ -153,7 +153,7 @@ def _writable(ctx: Context, path: str, info: os.stat_result, writers: str) -> No
         means = "they can change what it holds"
     fix = f"chmod go-w {quoted(path)}"  # with an ACL, this clears write from its mask too
     if acl:
-        fix += f" (setfacl -b {quoted(path)} drops the ACL entries)"
+        fix += f" && setfacl -b {quoted(path)}"
     ctx.add(
         WRITABLE,
         severity,
@@ -210,8 +210,8 @@ def _link(ctx: Context, link: str) -> None:
         "high" if leaves == "tree" else "medium",
         link,
         f"a symbolic link ({what} owns it): {means}",
-        f"{fix} (copy only what you trust; otherwise remove the link and reinstall "
-        f"{owner or 'what needs it'})",
+        f"{fix}  # copy only what you trust; otherwise remove the link and reinstall "
+        f"{owner or 'what needs it'}",
         target=index.links[link],
         resolved=resolved,
         leaves=leaves,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from pep582.audit.context import Context
 from pep582.audit.integrity import startup_paths
@@ -42,8 +43,36 @@ def run(ctx: Context) -> None:
                     _customize(ctx, tree, path, is_dir)
 
 
-def _pth(ctx: Context, tree: Tree, path: str) -> None:
+# The line setuptools' PEP 660 editable install writes to load its own finder module.
+_FINDER_HOOK = re.compile(r"import (__editable___\w+_finder); \1\.install\(\)")
+
+
+def _editable_hooks(ctx: Context, path: str, owner: str, imports: list[str]) -> bool:
+    """Whether every import line only installs ``owner``'s own PEP 660 finder (a module
+    beside the ``.pth`` that its RECORD lists, so its hash is checked)."""
+    site_dir = os.path.dirname(path)
+    for line in imports:
+        match = _FINDER_HOOK.fullmatch(line.strip())
+        if match is None or ctx.owning_dist(os.path.join(site_dir, f"{match[1]}.py")) != owner:
+            return False
+    return True
+
+
+def _pth_owner(ctx: Context, path: str, paths: list[str]) -> str | None:
+    """The distribution whose RECORD lists the ``.pth`` file; for one no RECORD lists
+    (``easy-install.pth``), the editable distribution whose checkout every line leads
+    into."""
     owner = ctx.owning_dist(path)
+    if owner is None and paths and ctx.checkouts:
+        base = os.path.dirname(path)
+        places = [os.path.normpath(os.path.join(base, line.strip())) for line in paths]
+        owners = {ctx.checkouts.get(ctx.checkout_of(place) or "") for place in places}
+        if len(owners) == 1:
+            owner = owners.pop()
+    return owner
+
+
+def _pth(ctx: Context, tree: Tree, path: str) -> None:
     text = ctx.index.texts.get(path)
     if not isinstance(text, str):
         why = getattr(text, "strerror", None) or str(text or "it was not read")
@@ -55,13 +84,14 @@ def _pth(ctx: Context, tree: Tree, path: str) -> None:
             "inspect it, then delete it",
             import_lines=[],
             path_lines=[],
-            distribution=owner,
+            distribution=ctx.owning_dist(path),
             error=why,
         )
         return
     imports, paths = split_pth(text)
-    if not imports and owner:
-        return  # a distribution's path entries (editable installs, namespaces)
+    owner = _pth_owner(ctx, path, paths)
+    if owner and (not imports or _editable_hooks(ctx, path, owner, imports)):
+        return  # a distribution's path entries or its own finder (editables, namespaces)
     by = f"installed by {owner}" if owner else "no distribution installed it"
     if imports:
         severity: Severity = "medium" if owner else "high"
