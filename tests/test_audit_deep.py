@@ -193,25 +193,3 @@ def test_foreign_writers_is_the_rule_used(project: Path) -> None:
     _, data = audit(project)
     writers = one(data, "writable-by-others", package)["details"]["writers"]
     assert writers == foreign_writers(str(package), os.lstat(package), {0})
-
-
-def test_another_users_project_gets_no_git(project: Path) -> None:
-    """git reads a repository's config, which can name programs: for a project another
-    user owns it is not run at all, and the reason is in ``skipped``."""
-    if shutil.which("git") is None:
-        pytest.skip("needs git")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
-    subprocess.run([*git, "init", "-q"], cwd=project, check=True)
-    subprocess.run([*git, "add", "-f", "."], cwd=project, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "x"], cwd=project, check=True)
-    (project / "__pypackages__" / ".gitignore").unlink()
-    _, mine = audit(project)
-    assert one(mine, "git-tracked", project / "__pypackages__")  # our own project: git ran
-    nobody = pwd.getpwnam("nobody").pw_uid
-    for item in [project, *project.rglob("*")]:
-        os.lchown(item, nobody, -1)
-    _, theirs = audit(project)
-    assert not found(theirs, "git-tracked")
-    [note] = [s for s in theirs["skipped"] if s.startswith("git:")]
-    assert note.startswith(f"git: not run for {project}, another user could make it run code")
-    assert f"{project} is owned by nobody" in note

@@ -37,6 +37,21 @@ def _not_inside(program: str | os.PathLike[str], project: Path, what: str) -> No
         )
 
 
+def _search_outside(project: Path) -> None:
+    """Choosing an interpreter runs what PATH and pyenv offer: refuse when a place they
+    search lies inside the audited project (a relative PATH entry is the current
+    directory's)."""
+    places = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    places.append(os.path.join(os.environ.get("PYENV_ROOT", "~/.pyenv"), "versions"))
+    for place in places:
+        where = os.path.abspath(os.path.expanduser(place or os.curdir))
+        if drift.inside(where, str(project)):
+            raise InterpreterError(
+                f"{where} is searched for interpreters (PATH, pyenv) and lies inside the "
+                f"audited project {project}; name the interpreter with --python"
+            )
+
+
 def audit(project: str | os.PathLike[str], python: str | None = None) -> Report:
     """Audit ``project`` (a directory, or its ``__pypackages__``) for the target interpreter.
 
@@ -54,6 +69,8 @@ def audit(project: str | os.PathLike[str], python: str | None = None) -> Report:
     exists = root.is_dir()
     if python and (os.sep in python or os.path.exists(python)):
         _not_inside(os.path.abspath(python), path, "interpreter")
+    elif not python:
+        _search_outside(path)
     interpreter, why = choose_python(python, root if exists else None)
     _not_inside(interpreter.executable, path, "interpreter")
     report = Report(str(path), str(root), exists, interpreter, why)
