@@ -11,18 +11,23 @@ and its fix is a command that, run as printed, makes the finding go away.
 from __future__ import annotations
 
 import grp
+import json
 import os
 import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import click
 import pytest
 from test_audit import EXIT_FINDINGS, audit, found, install, one, site_of
 
+import pep582
 from pep582 import fs
 from pep582.audit.walk import walk_tree
+from pep582.scheme import InterpreterFacts, scheme_for
 from pep582.step.startup import foreign_writers
 
 pytestmark = pytest.mark.usefixtures("root_only")
@@ -193,3 +198,44 @@ def test_foreign_writers_is_the_rule_used(project: Path) -> None:
     _, data = audit(project)
     writers = one(data, "writable-by-others", package)["details"]["writers"]
     assert writers == foreign_writers(str(package), os.lstat(package), {0})
+
+
+def test_a_directory_the_auditor_cannot_enter_is_reported_and_the_walk_goes_on() -> None:
+    """Audited as an ordinary user (``daemon``, with Debian's python3): a directory
+    another user locked deep in the tree is reported, and everything after it in the walk
+    is still judged."""
+    if shutil.which("setpriv") is None or not Path("/usr/bin/python3").exists():
+        pytest.skip("needs setpriv and Debian's python3")
+    daemon = pwd.getpwnam("daemon")
+    top = Path(tempfile.mkdtemp(prefix="pep582-audit-", dir="/tmp"))
+    try:
+        top.chmod(0o755)
+        proj = top / "proj"
+        site = Path(scheme_for(proj, InterpreterFacts(version=(3, 11)), "pep582").purelib)
+        (site / "aaa" / "locked").mkdir(parents=True)
+        (site / "zzz").mkdir()
+        (site / "zzz" / "late.py").write_text("")
+        (proj / "__pypackages__" / ".gitignore").write_text("*\n")
+        for item in [proj, *proj.rglob("*")]:
+            os.lchown(item, daemon.pw_uid, daemon.pw_gid)
+        locked = site / "aaa" / "locked"
+        os.chown(locked, pwd.getpwnam("nobody").pw_uid, -1)
+        locked.chmod(0o700)
+        (site / "zzz" / "late.py").chmod(0o666)  # after the locked one, by name
+        converter = Path(pep582.__file__).parent.parent
+        packages = Path(click.__file__).parent.parent  # click and packaging, pure Python
+        env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
+               "PYTHONPATH": f"{converter}{os.pathsep}{packages}"}  # fmt: skip
+        command = ["setpriv", f"--reuid={daemon.pw_uid}", f"--regid={daemon.pw_gid}",
+                   "--clear-groups", "--", "/usr/bin/python3", "-m", "pep582.commands.main",
+                   "audit", str(proj), "--python", "/usr/bin/python3", "--json"]  # fmt: skip
+        proc = subprocess.run(command, env=env, capture_output=True, text=True, cwd="/")
+        assert proc.returncode == EXIT_FINDINGS, proc.stderr
+        data = json.loads(proc.stdout)
+        [unreadable] = found(data, "unreadable-directory")
+        assert unreadable["path"] == str(locked)
+        assert unreadable["details"] == {"error": "Permission denied"}
+        assert one(data, "foreign-owner", locked)["details"]["owner"].startswith("nobody")
+        assert one(data, "writable-by-others", site / "zzz" / "late.py")  # the walk went on
+    finally:
+        shutil.rmtree(top)

@@ -118,30 +118,32 @@ def start_hashing(
     without following a link (``Dir.descend``) and opens each file relative to its
     directory's descriptor. What the walk saw as something else gets its reason now; a
     link, or a file below a link, is left to the link check."""
-    by_dir: dict[str, list[tuple[str, str, str]]] = {}
+    futures: list[Future[list[tuple[str, str, Hashed]]]] = []
+    batch: dict[str, list[tuple[str, str, str]]] = {}  # directory (relative) -> files
+    size = 0
     cut = len(index.root) + 1
+    dirs, hashed = index.dirs, index.hashed
     for path, algorithms in wanted.items():
         parent, _, name = path.rpartition(os.sep)
-        info = index.dirs.get(parent, {}).get(name)
+        info = dirs.get(parent, {}).get(name)
         if info is None or stat.S_ISLNK(info.st_mode):
             continue  # missing, or not opened through a link: verify() tells which
         if not stat.S_ISREG(info.st_mode):
             for algorithm in algorithms:
-                index.hashed[path, algorithm] = fs.NotPlain(
-                    errno.EINVAL, "not a regular file", path
-                )
+                hashed[path, algorithm] = fs.NotPlain(errno.EINVAL, "not a regular file", path)
             continue
-        group = by_dir.setdefault(parent[cut:], [])
-        group.extend((name, path, algorithm) for algorithm in algorithms)
-    batches: list[list[tuple[str, list[tuple[str, str, str]]]]] = [[]]
-    size = 0
-    for relative, files in by_dir.items():
-        if size >= HASH_BATCH:
-            batches.append([])
-            size = 0
-        batches[-1].append((relative, files))
-        size += len(files)
-    return [pool.submit(_hash_batch, top, batch) for batch in batches if batch]
+        files = batch.get(parent[cut:])
+        if files is None:
+            files = batch[parent[cut:]] = []
+        for algorithm in algorithms:
+            files.append((name, path, algorithm))
+        size += len(algorithms)
+        if size >= HASH_BATCH:  # off to the pool now: hashing starts while we go on
+            futures.append(pool.submit(_hash_batch, top, list(batch.items())))
+            batch, size = {}, 0
+    if batch:
+        futures.append(pool.submit(_hash_batch, top, list(batch.items())))
+    return futures
 
 
 def finish_hashing(index: Index, futures: list[Future[list[tuple[str, str, Hashed]]]]) -> None:
