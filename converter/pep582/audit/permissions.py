@@ -104,6 +104,9 @@ def _holds_bytecode(ctx: Context, path: str, mode: int) -> bool:
 def run(ctx: Context) -> None:
     index = ctx.index
     tree_owner = f"{_name(index.uid)} (uid {index.uid})"
+    trusted = (
+        "root, the tree's owner" if index.uid == 0 else f"the tree's owner {tree_owner} or root"
+    )
     for path, info in index.foreign:
         kind = _kind(info.st_mode)
         severity: Severity = "high" if _is_code(ctx, path, info.st_mode) else "medium"
@@ -112,7 +115,7 @@ def run(ctx: Context) -> None:
             FOREIGN_OWNER,
             severity,
             path,
-            f"this {kind} is owned by {owner}, not by the tree's owner {tree_owner} or root: "
+            f"this {kind} is owned by {owner}, not by {trusted}: "
             f"its owner can change it{' and what it holds' if kind == 'directory' else ''} "
             "whenever they like, and code in the tree runs as whoever uses it",
             f"chown -h {_name(index.uid)} {quoted(path)}  # inspect it first if you did "
@@ -158,8 +161,7 @@ def _writable(ctx: Context, path: str, info: os.stat_result, writers: str) -> No
         WRITABLE,
         severity,
         path,
-        f"this {kind} (owner {_name(info.st_uid)}, mode {oct(stat.S_IMODE(mode))}) is writable "
-        f"by {writers}: {means}",
+        f"this {kind} (owner {_name(info.st_uid)}) is writable by {writers}: {means}",
         fix,
         kind=kind,
         owner=f"{_name(info.st_uid)} (uid {info.st_uid})",
