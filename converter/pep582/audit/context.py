@@ -89,6 +89,27 @@ class Context:
         return next((o for p, o in self.owners.items() if p.startswith(under)), None)
 
 
+def user_name(uid: int) -> str:
+    """The account name of ``uid`` (its number when it has none)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return str(uid)
+
+
+def user(uid: int) -> str:
+    """``name (uid N)``, as findings name people."""
+    return f"{user_name(uid)} (uid {uid})"
+
+
+def lies_inside(path: str, directory: str) -> bool:
+    """Whether ``path`` is ``directory`` or below it, both by their real paths."""
+    real, top = os.path.realpath(path), os.path.realpath(directory)
+    return real == top or real.startswith(top + os.sep)
+
+
 def quoted(path: str) -> str:
     """``path`` as a shell word (fixes are meant to be pasted)."""
     return shlex.quote(path)

@@ -3,13 +3,12 @@ and PDM still writing its draft ``X.Y/lib`` tree beside a converted one."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 
 from packaging.utils import canonicalize_name
 
-from pep582.audit.context import Context
+from pep582.audit.context import Context, lies_inside
 from pep582.audit.model import Stdlib, Tree
 from pep582.audit.registry import declare
 from pep582.audit.stdlib import stdlib_of
@@ -43,11 +42,6 @@ DRIFT = declare(
 )
 
 
-def inside(path: str, directory: str) -> bool:
-    real, top = os.path.realpath(path), os.path.realpath(directory)
-    return real == top or real.startswith(top + os.sep)
-
-
 def _candidates(facts: InterpreterFacts, project: str) -> Iterator[str]:
     """Executables that may run a tree for ``facts``, none inside the project (nothing
     that lives in the audited project or tree is ever run)."""
@@ -57,7 +51,7 @@ def _candidates(facts: InterpreterFacts, project: str) -> Iterator[str]:
     else:
         on_path = shutil.which(facts.command)
         found = [on_path] if on_path else []
-    return (c for c in found if not inside(c, project))
+    return (c for c in found if not lies_inside(c, project))
 
 
 def other_python(

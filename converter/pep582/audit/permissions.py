@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import stat
 
-from pep582.audit.context import Context, quoted
+from pep582.audit.context import Context, quoted, user, user_name
 from pep582.audit.integrity import CODE_SUFFIXES
 from pep582.audit.model import Severity
 from pep582.audit.registry import declare
@@ -66,15 +66,6 @@ UNREADABLE = declare(
 )
 
 
-def _name(uid: int) -> str:
-    try:
-        import pwd
-
-        return pwd.getpwuid(uid).pw_name
-    except (ImportError, KeyError):
-        return str(uid)
-
-
 def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "directory"
@@ -103,14 +94,14 @@ def _holds_bytecode(ctx: Context, path: str, mode: int) -> bool:
 
 def run(ctx: Context) -> None:
     index = ctx.index
-    tree_owner = f"{_name(index.uid)} (uid {index.uid})"
+    tree_owner = user(index.uid)
     trusted = (
         "root, the tree's owner" if index.uid == 0 else f"the tree's owner {tree_owner} or root"
     )
     for path, info in index.foreign:
         kind = _kind(info.st_mode)
         severity: Severity = "high" if _is_code(ctx, path, info.st_mode) else "medium"
-        owner = f"{_name(info.st_uid)} (uid {info.st_uid})"
+        owner = user(info.st_uid)
         ctx.add(
             FOREIGN_OWNER,
             severity,
@@ -118,7 +109,7 @@ def run(ctx: Context) -> None:
             f"this {kind} is owned by {owner}, not by {trusted}: "
             f"its owner can change it{' and what it holds' if kind == 'directory' else ''} "
             "whenever they like, and code in the tree runs as whoever uses it",
-            f"chown -h {_name(index.uid)} {quoted(path)}  # inspect it first if you did "
+            f"chown -h {user_name(index.uid)} {quoted(path)}  # inspect it first if you did "
             "not expect it",
             kind=kind,
             owner=owner,
@@ -161,10 +152,10 @@ def _writable(ctx: Context, path: str, info: os.stat_result, writers: str) -> No
         WRITABLE,
         severity,
         path,
-        f"this {kind} (owner {_name(info.st_uid)}) is writable by {writers}: {means}",
+        f"this {kind} (owner {user_name(info.st_uid)}) is writable by {writers}: {means}",
         fix,
         kind=kind,
-        owner=f"{_name(info.st_uid)} (uid {info.st_uid})",
+        owner=user(info.st_uid),
         mode=oct(stat.S_IMODE(mode)),
         distribution=ctx.owner_of(path),
         writers=writers,

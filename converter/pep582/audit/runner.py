@@ -19,7 +19,7 @@ from pep582.audit import (
     startup_code,
     trust,
 )
-from pep582.audit.context import Context
+from pep582.audit.context import Context, lies_inside
 from pep582.audit.model import Report
 from pep582.audit.stdlib import stdlib_of
 from pep582.audit.tree import find_checkouts, find_trees, read_distributions
@@ -31,7 +31,7 @@ from pep582.step.startup import DIRNAME
 
 def _not_inside(program: str | os.PathLike[str], project: Path, what: str) -> None:
     """Nothing that lives in the audited project (or its tree) is ever run."""
-    if drift.inside(os.fspath(program), str(project)):
+    if lies_inside(os.fspath(program), str(project)):
         raise InterpreterError(
             f"not running {what} {program}: it lives inside the audited project {project}"
         )
@@ -45,7 +45,7 @@ def _search_outside(project: Path) -> None:
     places.append(os.path.join(os.environ.get("PYENV_ROOT", "~/.pyenv"), "versions"))
     for place in places:
         where = os.path.abspath(os.path.expanduser(place or os.curdir))
-        if drift.inside(where, str(project)):
+        if lies_inside(where, str(project)):
             raise InterpreterError(
                 f"{where} is searched for interpreters (PATH, pyenv) and lies inside the "
                 f"audited project {project}; name the interpreter with --python"

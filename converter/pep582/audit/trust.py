@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from pep582.audit.context import Context
+from pep582.audit.context import Context, user
 from pep582.audit.registry import declare
 from pep582.step.startup import judge
 
@@ -24,28 +24,16 @@ FIX = (
 )
 
 
-def you() -> str:
-    """The auditing user, as the findings name them."""
-    if not hasattr(os, "geteuid"):
-        return "you"
-    uid = os.geteuid()
-    try:
-        import pwd
-
-        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
-    except (ImportError, KeyError):
-        return f"uid {uid}"
-
-
 def run(ctx: Context) -> None:
     for tree in ctx.report.trees:
         _, reason = judge(ctx.root, tree.site_dirs)
+        auditor = user(os.geteuid()) if hasattr(os, "geteuid") else "you"
         if reason:
             ctx.add(
                 TRUST,
                 "high",
                 ctx.root,
-                f"the startup step refuses this __pypackages__ for {you()} "
+                f"the startup step refuses this __pypackages__ for {auditor} "
                 f"({tree.command}): {reason}; nothing in it would be imported",
                 FIX,
                 reason=reason,
