@@ -29,17 +29,9 @@ from pep582.scheme import InterpreterFacts, scheme_for
 
 from helpers import interpreter, make_venv, pep582, run
 
-PY = sys.executable  # the target: the tree below is laid out for this interpreter
-
-
-def base_python() -> str:
-    """The interpreter behind PY's venv (same version): a venv uses a __pypackages__ only
-    when it opts in, so `pep582 run` shows what the tree does with the plain one."""
-    found = interpreter(f"{sys.version_info[0]}.{sys.version_info[1]}")
-    assert found is not None
-    return str(found.executable)
-
-
+# The target: the tree below is laid out for this interpreter (the one behind this venv:
+# a virtual environment that does not opt in would use no __pypackages__).
+PY = os.path.join(sys.base_prefix, "bin", f"python{sys.version_info[0]}.{sys.version_info[1]}")
 FACTS = InterpreterFacts.running()
 TOP_KEYS = {
     "schema", "project", "pypackages", "exists", "interpreter", "trees", "findings",
@@ -262,7 +254,7 @@ def test_pth_import_lines_and_sitecustomize(project: Path, tmp_path: Path) -> No
     assert customize["severity"] == "high"
     assert not found(data, "unowned-files")  # each startup file is reported once, above
     # for real: the line runs, and sitecustomize is imported, whenever the tree is active
-    proc = pep582("run", "--python", base_python(), "-c", "pass", cwd=project)
+    proc = pep582("run", "--python", PY, "-c", "pass", cwd=project)
     assert proc.returncode == 0, proc.stderr
     assert canary.read_text() == "ran"
     assert "customized" in proc.stdout
@@ -428,7 +420,7 @@ def test_foreign_owned_directory_is_refused_as_the_startup_step_refuses_it(
         reason = refused["details"]["reason"]
         assert reason.startswith(f"{lib} is owned by nobody (uid {nobody})")
         # the same words the startup step prints when it refuses the tree
-        proc = pep582("run", "--python", base_python(), "-c", "import localmod", cwd=project)
+        proc = pep582("run", "--python", PY, "-c", "import localmod", cwd=project)
         assert proc.returncode != 0
         assert f"pep582: ignoring {project / '__pypackages__'}: {reason}" in proc.stderr
     finally:

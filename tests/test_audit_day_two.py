@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_audit import FACTS, audit, base_python, found, one
+from test_audit import FACTS, PY, audit, found, one
 
 from pep582.scheme import scheme_for
 from pep582.step.startup import DIRNAME
@@ -82,7 +82,7 @@ def test_carried_editable_checkouts_are_their_distributions(tmp_path: Path) -> N
         (package / "__init__.py").write_text("STATE = 'uncommitted work'\n")
         (package / "scratch.py").write_text("NOTES = 1\n")
     code = "import srcproj, flatproj, legacy; print(srcproj.STATE, flatproj.STATE, legacy.STATE)"
-    used = pep582("run", "--python", base_python(), "-c", code, cwd=project)
+    used = pep582("run", "--python", PY, "-c", code, cwd=project)
     assert used.stdout.split() == ["uncommitted", "work"] * 3, used.stderr
 
     status, data = audit(project)
