@@ -239,6 +239,22 @@ def find_python(spec: str) -> Interpreter:
     return probe(path)
 
 
+def named_by_scripts(executable: str | os.PathLike[str]) -> str:
+    """What a console script the toolkit writes names for ``executable``: its real path
+    (a venv's ``bin/python`` becomes the interpreter behind it), which must pass the
+    trust rule for the effective user — nobody else could change a directory or link on
+    the way, or the file; otherwise :class:`InterpreterError`."""
+    from pep582.step.startup import trusted_real_path
+
+    real, refused = trusted_real_path(os.fspath(executable))
+    if refused:
+        raise InterpreterError(
+            f"console scripts cannot name {executable}: another user could change what it "
+            f"runs ({refused})"
+        )
+    return real
+
+
 def versions_in(pypackages: Path) -> list[tuple[str, str]]:
     """``(command, site directory)`` for each interpreter a ``__pypackages__`` (PEP 582
     layout) has a site directory for, newest first: ``("python3.12", ".../site-packages")``."""
