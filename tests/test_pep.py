@@ -520,9 +520,27 @@ def peps_python(repo: Path) -> str:
     return str(chosen) if Path(chosen).exists() else sys.executable
 
 
+def sentences(text: str) -> set[str]:
+    """The sentences of a PEP's body (four words or more), lower-cased, words only."""
+    body = re.sub(r"\s+", " ", text.split("\n\n", 1)[1])
+    found = set()
+    for sentence in re.split(r"(?<=[.!?:])\s+", body):
+        words = re.findall(r"[a-z0-9_]+", sentence.lower())
+        if len(words) >= 4:
+            found.add(" ".join(words))
+    return found
+
+
+def test_sentence_check_finds_a_shared_sentence() -> None:
+    old = "PEP: 1\n\nThis PEP adds a new step. Something else entirely here."
+    new = "PEP: 2\n\nIntro text goes here now. This  PEP adds a new\nstep."
+    assert sentences(old) & sentences(new) == {"this pep adds a new step"}
+
+
 @pytest.mark.skipif(not PEPS_REPO, reason="set PEPS_REPO to a python/peps checkout")
 def test_python_peps_checks_and_builds_the_pep(tmp_path: Path) -> None:
-    """The PEP dropped into a copy of python/peps as peps/pep-0582.rst: check-peps.py and
+    """The PEP shares no sentence with the rejected text it replaces there, and, dropped
+    into a copy of python/peps as peps/pep-0582.rst: check-peps.py and
     sphinx-lint (its pre-commit arguments) pass, and its Sphinx build with the Makefile's
     flags reports no warning for the PEP (other PEPs' intersphinx warnings, which appear
     offline, are not ours)."""
@@ -531,6 +549,8 @@ def test_python_peps_checks_and_builds_the_pep(tmp_path: Path) -> None:
     copy = tmp_path / "peps"
     shutil.copytree(repo, copy, symlinks=True,
                     ignore=shutil.ignore_patterns(".git", "build", ".venv", "venv"))  # fmt: skip
+    rejected = (copy / "peps" / "pep-0582.rst").read_text(encoding="utf-8")
+    assert not sentences(rejected) & sentences(TEXT), "a sentence of the 2023 text"
     shutil.copy(PEP, copy / "peps" / "pep-0582.rst")
     python = peps_python(repo)
     checked = run([python, "check-peps.py", "peps/pep-0582.rst"], cwd=copy)
