@@ -10,6 +10,7 @@ from pep582.audit.context import Context
 from pep582.audit.model import Severity
 from pep582.audit.registry import declare
 from pep582.errors import VerificationError
+from pep582.scheme import HYGIENE
 from pep582.sources.distribution import Distribution
 from pep582.sources.records import RecordEntry, check
 from pep582.step.startup import DIRNAME, startup_files
@@ -229,9 +230,9 @@ def unowned(ctx: Context) -> None:
     startup = {p for site_dir in site_dirs for p in startup_paths(site_dir)}
     groups: dict[str, list[str]] = defaultdict(list)
     code: set[str] = set()
-    gitignore = os.path.join(ctx.root, ".gitignore")
+    own = {os.path.join(ctx.root, name) for name in HYGIENE}  # the tree's own files
     for directory, name, path in index.files:
-        if path == gitignore or (skipped and path.startswith(skipped)):
+        if path in own or (skipped and path.startswith(skipped)):
             continue
         if path in ctx.owners or (ctx.checkouts and ctx.owning_dist(path)):
             continue
