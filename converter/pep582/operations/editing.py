@@ -87,9 +87,14 @@ def _walk(stack: list[fs.Dir], parts: list[str], *, confined: bool, create: bool
             except FileNotFoundError:
                 if not create:
                     raise
-                here.mkdir(name, exist_ok=True)
-                with here.sub(name) as made:
-                    _give(here, made.fd)
+                try:
+                    here.mkdir(name, exist_ok=True)
+                    with here.sub(name) as made:
+                        _give(here, made.fd)
+                except fs.NotPlain as exc:
+                    raise SourceError(
+                        f"{exc.filename} is not a plain directory (a link?)"
+                    ) from None
                 info = here.lstat(name)
             if stat.S_ISLNK(info.st_mode):
                 refused = _followable(here, name, info)

@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pep582 import fs, jsonc
-from pep582.errors import InterpreterError, SourceError
+from pep582.errors import DestinationError, InterpreterError, SourceError
 from pep582.interpreter import Interpreter
 from pep582.operations import editing
 from pep582.scheme import Tree, trees_in
@@ -277,20 +277,31 @@ def pyright(project: fs.Dir, setup: Setup) -> tuple[Path, bool]:
 
 def configure(setup: Setup, tools: list[str]) -> list[tuple[Path, bool]]:
     """Write each tool's settings; return each file and whether it changed."""
+    written: list[tuple[Path, bool]] = []
+    try:
+        with editing.open_project(setup.project) as project:
+            _configure(project, setup, tools, written)
+    except PermissionError as exc:
+        raise DestinationError(f"{exc.filename or setup.project}: {exc.strerror}") from None
+    except OSError as exc:  # something changed under us: a name vanished, a link appeared
+        raise SourceError(f"{exc.filename or setup.project}: {exc.strerror}") from None
+    return written
+
+
+def _configure(
+    project: fs.Dir, setup: Setup, tools: list[str], written: list[tuple[Path, bool]]
+) -> None:
     from pep582.operations import ide_mypy
 
-    written = []
-    with editing.open_project(setup.project) as project:
-        for tool in tools:
-            if tool == "vscode":
-                written.append(vscode(project, setup))
-            elif tool == "pyright":
-                written.append(pyright(project, setup))
-            else:
-                if setup.python is None:
-                    raise InterpreterError(
-                        f"mypy needs {setup.tree.facts.command} to run, and this machine has "
-                        "none on PATH or in pyenv; name one with --python"
-                    )
-                written.extend(ide_mypy.configure(project, setup.tree, setup.python))
-    return written
+    for tool in tools:
+        if tool == "vscode":
+            written.append(vscode(project, setup))
+        elif tool == "pyright":
+            written.append(pyright(project, setup))
+        elif setup.python is None:
+            raise InterpreterError(
+                f"mypy needs {setup.tree.facts.command} to run, and this machine has none on "
+                "PATH or in pyenv; name one with --python"
+            )
+        else:
+            written.extend(ide_mypy.configure(project, setup.tree, setup.python))

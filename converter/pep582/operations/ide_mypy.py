@@ -134,7 +134,12 @@ def _strip_marked(lines: list[str]) -> list[str]:
             index += 1
             continue
         end = next(
-            (i for i in range(index + 2, len(lines)) if _HEADER.match(lines[i])), len(lines)
+            (
+                i
+                for i in range(index + 2, len(lines))
+                if _HEADER.match(lines[i]) or lines[i].rstrip("\r\n") == MARKER
+            ),
+            len(lines),
         )
         while end > index + 2 and not lines[end - 1].strip():
             end -= 1
