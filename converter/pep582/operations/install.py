@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pep582.errors import CacheEntryModified
 from pep582.install.requirements import Artifact, check_hashes, fetch
-from pep582.interpreter import Interpreter
+from pep582.interpreter import Interpreter, named_by_scripts
 from pep582.operations.run import Outcome, run
 from pep582.plan.executor import Progress
 from pep582.plan.model import Change, Operation, Plan
@@ -51,7 +51,11 @@ def install(
 
     def preview() -> Plan:
         planner = Planner(
-            "install", project, layout, existing, interpreter=str(interpreter.executable)
+            "install",
+            project,
+            layout,
+            existing,
+            interpreter=named_by_scripts(interpreter.executable),
         )
         plan = planner.plan
         plan.sources.append(origin)
@@ -111,7 +115,7 @@ def install(
                 project,
                 layout,
                 existing,
-                interpreter=str(interpreter.executable),
+                interpreter=named_by_scripts(interpreter.executable),
                 compile=compile,
             )
             planner.plan.changes.extend(kept)

@@ -9,24 +9,19 @@ not apply here. It never walks to a parent to *use* one: the rule is one directo
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pep582 import proc
-from pep582.errors import InterpreterError, Pep582Error
-from pep582.interpreter import Interpreter, choose_python
+from pep582.errors import Pep582Error
+from pep582.interpreter import Interpreter, choose_python, describe_step
 from pep582.scheme import scheme_for, trees_in
 from pep582.step import startup
 
 STEP_DIR = Path(startup.__file__).resolve().parent
-LAUNCH = STEP_DIR / "launch.py"
 BOOTSTRAP = STEP_DIR / "_bootstrap"
-# What the step reads from the environment: passed to the interpreter that describes it.
-STEP_VARIABLES = ("PYTHONPYPACKAGES", "PYTHONSAFEPATH", "PYTHONNOPYPACKAGES")
 # pip commands that change the environment pip runs in, and the options that send them
 # elsewhere instead (an explicit destination).
 PIP_CHANGES = ("install", "uninstall")
@@ -76,20 +71,7 @@ def parent_note(pypackages: Path) -> str | None:
 
 def describe(python: Interpreter, argv0: str) -> dict[str, Any]:
     """What the step decides in ``python`` for ``argv0`` here (``launch.py describe``)."""
-    environment = {k: os.environ[k] for k in STEP_VARIABLES if k in os.environ}
-    result = proc.run(
-        [python.executable, LAUNCH, "describe", argv0],
-        python=False,  # the step must see this invocation's switches, not -I
-        what="interpreter",
-        cwd=os.getcwd(),
-        env=environment,
-        timeout=proc.PROBE_TIMEOUT,
-    )
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise InterpreterError(f"{python.executable} failed (exit {result.returncode}): {last}")
-    decision: dict[str, Any] = json.loads(result.stdout)
-    return decision
+    return describe_step(python.executable, argv0)
 
 
 def what_it_holds(pypackages: Path) -> str:
