@@ -20,6 +20,8 @@ import pytest
 
 from pep582 import jsonc
 from pep582.errors import Pep582Error
+from pep582.operations.ide_mypy import is_launcher
+from pep582.scheme import trees_in
 from pep582.step.startup import DIRNAME
 
 from helpers import interpreter, pep582, run, tree_snapshot
@@ -126,6 +128,9 @@ def test_the_launcher_refuses_a_tree_the_trust_rule_refuses(tmp_path: Path) -> N
     project = project_with_tree(tmp_path)
     assert ide("--mypy", "--project", project).returncode == 0
     launcher = project / DIRNAME / "bin" / f"pep582-python{PY}"
+    (tree,) = trees_in(project / DIRNAME)
+    assert is_launcher(launcher.read_bytes(), tree)  # what audit may recognise as ours
+    assert not is_launcher(launcher.read_bytes().replace(b"runpy", b"other"), tree)
     probe = run([launcher, "-c"], cwd=tmp_path)
     assert probe.returncode != 0 and "usage" in probe.stderr
     script = tmp_path / "show.py"

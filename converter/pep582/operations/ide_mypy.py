@@ -69,9 +69,8 @@ def launcher_name(tree: Tree) -> str:
     return f"pep582-{tree.facts.command}"
 
 
-def launcher(tree: Tree, python: Interpreter) -> bytes:
-    """The launcher script for ``tree`` run by ``python``."""
-    executable = os.fspath(python.executable)
+def launcher(tree: Tree, executable: str) -> bytes:
+    """The launcher script for ``tree`` run by the interpreter ``executable``."""
     if "\n" in executable or "\0" in executable:
         raise SourceError(f"{executable!r}: an interpreter path with a line break")
     base, scripts_dir = str(tree.scheme.data), str(tree.scheme.scripts)  # data: the prefix
@@ -79,6 +78,19 @@ def launcher(tree: Tree, python: Interpreter) -> bytes:
     body = scripts.locator(base, scripts_dir, None)
     tail = LAUNCHER_TAIL.format(up=os.path.relpath(base, scripts_dir))
     return (head + body + tail).encode("utf-8")
+
+
+def is_launcher(data: bytes, tree: Tree) -> bool:
+    """Whether ``data`` is exactly the launcher this version writes for ``tree`` (for
+    ``pep582 audit``: such a file is the toolkit's, not an unknown one)."""
+    lines = data.split(b"\n", 3)
+    if len(lines) < 3 or not lines[2].startswith(b"'exec' "):
+        return False
+    try:
+        words = shlex.split(lines[2].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return len(words) == 4 and launcher(tree, words[1]) == data
 
 
 def _header(line: str) -> str:
@@ -292,7 +304,7 @@ def configure(project: fs.Dir, tree: Tree, python: Interpreter) -> list[tuple[Pa
     scripts_dir = Path(tree.scheme.scripts)
     relative = scripts_dir.relative_to(Path(project.path)).as_posix()
     name = launcher_name(tree)
-    data = launcher(tree, python)
+    data = launcher(tree, os.fspath(python.executable))
     written = []
     with editing.open_inside(project, relative, create=True) as directory:
         path = Path(directory.join(name))
