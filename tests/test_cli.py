@@ -227,3 +227,7 @@ def test_a_tree_in_a_parent_directory_is_named_not_used(tmp_path: Path) -> None:
         env={"PYTHONPYPACKAGES": str(tmp_path / DIRNAME)},
     )
     assert "parent" not in proc.stderr and proc.stdout == "LOCAL\n", proc.stderr
+    (tmp_path / DIRNAME).chmod(0o777)  # anyone could have made it: never suggested
+    proc = pep582("run", "--python", python(), "-c", probe, cwd=tmp_path / "tests")
+    assert proc.stdout == "NONE\n" and proc.stderr == "", proc.stderr
+    (tmp_path / DIRNAME).chmod(0o755)

@@ -46,13 +46,14 @@ def pypackages_for(argv0: str) -> Path:
 
 def in_parent(pypackages: Path) -> Path | None:
     """The nearest ``__pypackages__`` above the directory ``pypackages`` would be in, when
-    ``pypackages`` itself is absent: the one a person expected, which does not apply."""
+    ``pypackages`` itself is absent: the one a person expected, which does not apply.
+    Only a tree nobody else could have put there is named (the trust rule's owner and
+    write test): a hint must never lure anyone into someone else's ``/tmp/__pypackages__``."""
     if os.path.isdir(pypackages):
         return None
-    here = pypackages.parent.absolute()
-    for parent in here.parents:
+    for parent in pypackages.parent.absolute().parents:
         candidate = parent / startup.DIRNAME
-        if os.path.isdir(candidate):
+        if os.path.isdir(candidate) and startup.untrusted_path(str(candidate)) is None:
             return candidate
     return None
 
