@@ -177,6 +177,7 @@ def test_run_a_console_script_by_name_with_its_bin_first_on_path(tmp_path: Path)
         (["-m", "pip", "install", "requests"], "pep582 install requests"),
         (["-m", "pip", "-q", "uninstall", "-y", "requests"], "pep582 uninstall requests"),
         (["pip", "install", "rich"], "pep582 install rich"),  # the tree's own pip, by name
+        (["-m", "pip", "--log", "x.log", "install", "-r", "req.txt"], "pep582 install -r req.txt"),
         (["-m", "pip", "install", "--target", "out", "--no-index", "nothing-here"], None),
         (["-m", "pip", "install", "--prefix=out", "--no-index", "nothing-here"], None),
         (["-m", "pip", "--version"], None),

@@ -10,6 +10,7 @@ not apply here. It never walks to a parent to *use* one: the rule is one directo
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,26 @@ BOOTSTRAP = STEP_DIR / "_bootstrap"
 PIP_CHANGES = ("install", "uninstall")
 PIP_DESTINATIONS = ("--prefix", "--target", "-t", "--root", "--user", "--python")
 PIP_NAMES = ("pip", "pip3")
+# pip's general options that take a value (the word after them is not the subcommand)
+PIP_VALUED = frozenset(
+    [
+        "--log",
+        "--log-file",
+        "--proxy",
+        "--retries",
+        "--timeout",
+        "--exists-action",
+        "--trusted-host",
+        "--cert",
+        "--client-cert",
+        "--cache-dir",
+        "--python",
+        "--use-feature",
+        "--use-deprecated",
+        "--keyring-provider",
+        "--resume-retries",
+    ]
+)
 
 
 class RunRefused(Pep582Error):
@@ -182,28 +203,28 @@ def console_script(name: str, pypackages: Path, python: Interpreter) -> Path | N
     return None
 
 
-def pip_change(program: Sequence[str]) -> str | None:
-    """``install``/``uninstall`` when ``program`` runs pip to change the environment it
-    runs in (no explicit destination); None otherwise."""
+def pip_change(program: Sequence[str]) -> tuple[str, list[str]] | None:
+    """``(subcommand, its arguments)`` when ``program`` runs ``pip install``/``uninstall``
+    to change the environment pip runs in (no explicit destination); None otherwise."""
     if program[:2] in (["-m", "pip"], ["-m", "pip.__main__"]):
         args = list(program[2:])
     elif program and os.path.basename(program[0]).rstrip("0123456789.") in PIP_NAMES:
         args = list(program[1:])
     else:
         return None
-    subcommand = next((a for a in args if not a.startswith("-")), None)
-    if subcommand not in PIP_CHANGES:
+    index = 0
+    while index < len(args) and args[index].startswith("-"):
+        index += 2 if args[index] in PIP_VALUED else 1
+    if index >= len(args) or args[index] not in PIP_CHANGES:
         return None
     for arg in args:
         name = arg.split("=", 1)[0]
         if name in PIP_DESTINATIONS or (arg.startswith("-t") and not arg.startswith("--")):
             return None
-    return subcommand
-
-
-def _after_subcommand(program: Sequence[str], subcommand: str) -> list[str]:
-    args = list(program)
-    return args[args.index(subcommand) + 1 :]
+    rest = args[index + 1 :]
+    if args[index] == "uninstall":
+        rest = [a for a in rest if a not in ("-y", "--yes")]
+    return args[index], rest
 
 
 def prepare_run(program: Sequence[str], python_spec: str | None) -> Launch:
@@ -220,11 +241,12 @@ def prepare_run(program: Sequence[str], python_spec: str | None) -> Launch:
     script = None if by_cwd else console_script(first, pypackages, python)
     change = pip_change(program)
     if change is not None:
-        rest = " ".join(a for a in _after_subcommand(program, change) if not a.startswith("-"))
+        verb, rest = change
+        instead = shlex.join(["pep582", verb, *rest]) if rest else f"pep582 {verb} NAME"
         raise RunRefused(
-            f"`pip {change}` here would change {python.executable}'s own environment "
-            f"({python.purelib}), not {startup.DIRNAME}: run `pep582 {change} {rest or 'NAME'}`"
-            " instead (or give pip --prefix, --target, --root or --user)"
+            f"`pip {verb}` here would change {python.executable}'s own environment "
+            f"({python.purelib}), not {startup.DIRNAME}: run `{instead}` instead (or give "
+            "pip --prefix, --target, --root or --user)"
         )
     if script is not None:
         scripts = os.fspath(script.parent)
