@@ -458,13 +458,14 @@ def _state(top: Path) -> dict[str, object]:
 
 
 @pytest.mark.usefixtures("root_only")
-@pytest.mark.parametrize("swapped", ["project", ".vscode", DIRNAME])
+@pytest.mark.parametrize("swapped", ["project", ".vscode", DIRNAME, ".vscode/settings.json"])
 def test_swapping_a_directory_for_a_link_in_a_loop_never_reaches_outside(
     arena: Path, swapped: str
 ) -> None:
     """As root, `pep582 ide` runs (in-process, many times, and as the command) on a
     project that belongs to nobody, while nobody exchanges the project directory (or its
-    .vscode, or its __pypackages__) with a link to a root-owned canary project, using
+    .vscode, its __pypackages__, the settings file) with a link into a root-owned canary
+    project, using
     renameat2(RENAME_EXCHANGE), in a loop. The canary stays byte for byte and owner for
     owner what it was; every run either edits the real project or stops with one line."""
     if shutil.which("setpriv") is None:
@@ -486,8 +487,13 @@ def test_swapping_a_directory_for_a_link_in_a_loop_never_reaches_outside(
         first, target = project, canary
     else:
         first, target = project / swapped, canary / swapped
-        first.mkdir(exist_ok=True)
-        os.lchown(first, nobody.pw_uid, nobody.pw_gid)
+        if swapped.endswith(".json"):
+            first.parent.mkdir()
+            first.write_text("{}\n")
+        else:
+            first.mkdir(exist_ok=True)
+        for made in (first, first.parent):
+            os.lchown(made, nobody.pw_uid, nobody.pw_gid)
     link = first.parent / f"{first.name}-link"
     link.symlink_to(target)
     os.lchown(link, nobody.pw_uid, nobody.pw_gid)
