@@ -80,7 +80,7 @@ def install(
     from pep582.install.requirements import index_options, pin, resolve
     from pep582.operations.install import install as run_install
     from pep582.operations.uninstall import installed
-    from pep582.sources.reader import canonical
+    from pep582.sources.distribution import canonical
 
     if not requirements and not files:
         raise click.UsageError("name at least one requirement or -r FILE")
@@ -95,10 +95,13 @@ def install(
     named = {canonical(_name_of(r)) for r in requirements}
     unpinned = set(named)
     if upgrade:
+        from pep582.sources.distribution import marker_environment
+
+        environment = marker_environment(interpreter.facts)
         pending = list(named)
         while pending:
             dist = existing.get(pending.pop())
-            for key in dist.requires if dist is not None else []:
+            for key in dist.requires(environment) if dist is not None else []:
                 if key not in unpinned:
                     unpinned.add(key)
                     pending.append(key)

@@ -29,7 +29,7 @@ from pep582.scheme import LAYOUTS, Layout
 from pep582.step.startup import DIRNAME
 
 if TYPE_CHECKING:
-    from pep582.plan.staging import Existing
+    from pep582.plan.model import Existing
 
 PROG = "pep582-migrate"
 EPILOG = (

@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from pep582.errors import ResolutionError, SourceError, VerificationError
 from pep582.interpreter import Interpreter
-from pep582.sources.reader import canonical
+from pep582.sources.distribution import canonical
 from pep582.sources.records import raw_digest
 
 MIN_PIP = (22, 3)  # --python and a stable --report

@@ -11,9 +11,10 @@ from pep582.install.requirements import Artifact, check_hashes, fetch
 from pep582.interpreter import Interpreter, named_by_scripts
 from pep582.operations.run import Outcome, run
 from pep582.plan.executor import Progress
-from pep582.plan.model import Change, Operation, Plan
-from pep582.plan.planner import Planner, TreeState
-from pep582.plan.staging import Existing, check_destination
+from pep582.plan.index import TreeIndex
+from pep582.plan.model import Change, Existing, Operation, Plan
+from pep582.plan.planner import Planner
+from pep582.plan.staging import check_destination
 from pep582.scheme import Layout
 from pep582.step.startup import DIRNAME
 
@@ -39,7 +40,7 @@ def install(
     project = project.absolute()
     check_destination(project, "merge" if existing == "refuse" and dry_run else existing)
     facts = interpreter.facts
-    tree = TreeState(project / DIRNAME)
+    tree = TreeIndex(project / DIRNAME)  # read once for the whole command
     needed: list[Artifact] = []
     kept: list[Change] = []
     for artifact in artifacts:
@@ -55,6 +56,7 @@ def install(
             project,
             layout,
             existing,
+            index=tree,
             interpreter=named_by_scripts(interpreter.executable),
         )
         plan = planner.plan
@@ -115,6 +117,7 @@ def install(
                 project,
                 layout,
                 existing,
+                index=tree,
                 interpreter=named_by_scripts(interpreter.executable),
                 compile=compile,
             )
