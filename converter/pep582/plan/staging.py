@@ -34,6 +34,8 @@ from pep582.step.startup import DIRNAME
 
 STAGE_PREFIX = f".{DIRNAME}.stage-"
 OLD_PREFIX = f".{DIRNAME}.old-"
+
+
 def check_destination(project: Path, existing: Existing) -> None:
     """Refuse early what a run could not finish: a missing, read-only, untrusted or taken
     target. The project directory and everything above it must pass the trust rule for
