@@ -287,9 +287,15 @@ def test_directory_argument_uses_the_directory(project: Path, hooked: Stepping) 
     assert found.startswith(local(project))
 
 
-def test_pythonpypackages_is_honoured_except_under_e(project: Path, hooked: Stepping) -> None:
-    other = project.parent / "elsewhere"
+def test_pythonpypackages_fills_in_where_the_invocation_has_none(
+    project: Path, hooked: Stepping, tmp_path: Path
+) -> None:
+    """A parent's tree (PYTHONPYPACKAGES) applies to a child whose own rule locates no
+    __pypackages__; a child whose own directory holds one uses that; -E ignores it."""
+    other = project.parent / "elsewhere"  # holds a __pypackages__ of its own
+    bare = tmp_path / "bare"
+    bare.mkdir()
     env = {"PYTHONPYPACKAGES": local(project)}
-    assert probe(hooked, "-c", PROBE, cwd=other, env=env)["where"].startswith(local(project))
-    ignored = probe(hooked, "-E", "-c", PROBE, cwd=other, env=env)["where"]
-    assert ignored.startswith(local(other))
+    assert probe(hooked, "-c", PROBE, cwd=bare, env=env)["where"].startswith(local(project))
+    assert probe(hooked, "-c", PROBE, cwd=other, env=env)["where"].startswith(local(other))
+    assert probe(hooked, "-E", "-c", PROBE, cwd=bare, env=env)["where"] is None

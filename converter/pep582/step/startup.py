@@ -140,8 +140,9 @@ def disabled_by(flags: object = None, environ: object = None) -> "str | None":
     """Say what switches the step off for this process, or None when it applies.
 
     ``-S``, ``-I``, ``-P``/``PYTHONSAFEPATH``; the user's switch (``PYTHONNOPYPACKAGES``,
-    ``-X nopypackages``); a virtual environment that does not opt in; Windows, where this
-    reference implementation does not implement the trust rule.
+    ``-X nopypackages``); a virtual environment that does not opt in; an interpreter an
+    application embeds (it has no command line: ``sys.orig_argv`` is empty, 3.10+);
+    Windows, where this reference implementation does not implement the trust rule.
     """
     flags = sys.flags if flags is None else flags
     env = os.environ if environ is None else environ
@@ -161,6 +162,8 @@ def disabled_by(flags: object = None, environ: object = None) -> "str | None":
         return f"switched off ({OFF_VAR})"
     if os.name == "nt":
         return "the trust rule is not implemented on Windows in this reference implementation"
+    if getattr(sys, "orig_argv", None) == []:  # 3.10+: initialised by an embedding program
+        return "an embedded interpreter (no command line of its own)"
     if sys.prefix != getattr(sys, "base_prefix", sys.prefix) and not venv_opts_in():
         return (
             f"a virtual environment ({sys.prefix}) that does not opt in "
@@ -604,18 +607,18 @@ def describe(
 ) -> Decision:
     """Decide, without changing anything, what the step does for one invocation.
 
-    A ``PYTHONPYPACKAGES`` inherited from a parent names the directory for the whole
-    process tree, as an activated environment does; otherwise the invocation's own rule.
+    The directory the invocation's own rule locates wins when it exists; a
+    ``PYTHONPYPACKAGES`` inherited from a parent applies otherwise (a child started in
+    another directory, a program whose own directory holds none).
     """
     decision = Decision(disabled_by(flags, environ))
     if decision.disabled:
         return decision
-    pypackages, script = inherited(flags, environ), None
-    if pypackages is not None:
-        decision.origin = ENV_VAR
-    else:
-        pypackages, script = locate(argv0, cwd)
-        decision.origin = "script" if script else "current directory"
+    pypackages, script = locate(argv0, cwd)
+    decision.origin = "script" if script else "current directory"
+    parent = inherited(flags, environ)
+    if parent is not None and (pypackages is None or not os.path.isdir(pypackages)):
+        pypackages, script, decision.origin = parent, None, ENV_VAR
     if pypackages is None:
         return decision
     decision.pypackages, decision.script = pypackages, script
