@@ -24,6 +24,7 @@ from pep582.errors import exit_codes_help
 from pep582.scheme import LAYOUTS, Layout
 
 if TYPE_CHECKING:
+    from pep582.install.resolver import IndexOptions
     from pep582.plan.staging import Existing
 
 PROG = "pep582-migrate"
@@ -185,11 +186,11 @@ def main(
             raise click.UsageError(f"{', '.join(venv_only)} apply to venv sources only")
         if kind != "pyproject" and (extras or groups or with_project):
             raise click.UsageError("--extra, --group and --with-project apply to pyproject.toml")
-        from pep582.install.requirements import index_options
+        from pep582.install.resolver import IndexOptions
 
-        options = index_options(index_url, extra_index_url, find_links, no_index, pre, only_binary)
+        index = IndexOptions(index_url, extra_index_url, find_links, no_index, pre, only_binary)
         _from_file(
-            source, kind, project, layout, existing or "refuse", python, options,
+            source, kind, project, layout, existing or "refuse", python, index,
             extras, groups, with_project, compile_, dry_run, as_json, verbose, quiet,
         )  # fmt: skip
 
@@ -237,7 +238,7 @@ def _from_file(
     layout: Layout,
     existing: Existing,
     python: str | None,
-    options: list[str],
+    index: IndexOptions,
     extras: tuple[str, ...],
     groups: tuple[str, ...],
     with_project: bool,
@@ -248,10 +249,8 @@ def _from_file(
     quiet: bool,
 ) -> None:
     """Install what a requirements, pyproject or lock file declares."""
-    import tempfile
-
     from pep582.interpreter import choose_python
-    from pep582.operations.install import install
+    from pep582.operations.install import install_file
     from pep582.operations.migrate import names_requirements
     from pep582.plan.staging import check_destination
 
@@ -271,39 +270,25 @@ def _from_file(
         return
     interpreter, _ = choose_python(python)
     show_progress = sys.stderr.isatty() and not (quiet or as_json)
-    with tempfile.TemporaryDirectory(prefix="pep582-resolve-") as work:
-        if kind == "pylock":
-            from pep582.install.pylock import select
-
-            artifacts = select(source, interpreter)
-        else:
-            from pep582.install.requirements import pyproject_requirements, resolve
-
-            requirements = (
-                pyproject_requirements(source, extras, groups, with_project)
-                if kind == "pyproject"
-                else ["-r", str(source)]
-            )
-            if show_progress:
-                click.echo(f"resolving {source} with pip for {interpreter.executable} …", err=True)
-            artifacts = resolve(
-                requirements, interpreter, options, Path(work), str(source), show_progress
-            )
-        with terminal_progress("installing files", quiet or as_json) as progress:
-            outcome = install(
-                artifacts,
-                interpreter,
-                target_project,
-                layout,
-                existing,
-                operation="install",
-                origin=str(source.absolute()),
-                options=options,
-                compile=compile_,
-                dry_run=dry_run,
-                show_progress=show_progress,
-                progress=progress,
-            )
+    if show_progress and kind != "pylock":
+        click.echo(f"resolving {source} for {interpreter.executable} …", err=True)
+    with terminal_progress("installing files", quiet or as_json) as progress:
+        outcome = install_file(
+            source,
+            kind,
+            interpreter,
+            target_project,
+            layout,
+            existing,
+            index,
+            extras=extras,
+            groups=groups,
+            with_project=with_project,
+            compile=compile_,
+            dry_run=dry_run,
+            show_progress=show_progress,
+            progress=progress,
+        )
     show_outcome(PROG, outcome, dry_run, as_json, verbose, quiet)
 
 

@@ -223,7 +223,7 @@ def fetch(
         f"fetch or build the wheels for {what}",
         show_progress,
     )
-    built = {}
+    built: dict[str, Path] = {}
     for wheel in wheel_dir.glob("*.whl"):
         built[canonicalize_name(wheel.name.split("-")[0])] = wheel
     for artifact in needed:

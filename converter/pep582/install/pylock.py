@@ -87,7 +87,9 @@ def select_lock(
         )
     except PylockSelectError as exc:
         raise SourceError(f"{name} does not cover {interpreter.facts.describe()}: {exc}") from exc
-    return [_artifact(package.name, package.version, entry, base, name) for package, entry in chosen]
+    return [
+        _artifact(package.name, package.version, entry, base, name) for package, entry in chosen
+    ]
 
 
 def _artifact(name_: Any, version_: Any, entry: Any, base: Path, lock_name: str) -> Artifact:
@@ -118,8 +120,10 @@ def _artifact(name_: Any, version_: Any, entry: Any, base: Path, lock_name: str)
         assert local is not None
         found.editable = local
         found.direct_url = None  # written for where the editable really points
-    elif local is not None and local.name.endswith(".whl") and not isinstance(
-        entry, (PackageVcs, PackageDirectory)
+    elif (
+        local is not None
+        and local.name.endswith(".whl")
+        and not isinstance(entry, (PackageVcs, PackageDirectory))
     ):
         found.wheel = local
     return found

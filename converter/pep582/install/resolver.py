@@ -22,8 +22,10 @@ the same plan. Wheels are always fetched (and sdists built) through pip.
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -53,6 +55,14 @@ class IndexOptions:
     no_index: bool = False
     pre: bool = False
     only_binary: tuple[str, ...] = ()
+
+    def absolute(self, cwd: Path) -> IndexOptions:
+        """The same, local ``--find-links`` paths made absolute (resolvers run elsewhere)."""
+        links = tuple(
+            link if "://" in link or os.path.isabs(link) else str(cwd / link)
+            for link in self.find_links
+        )
+        return dataclasses.replace(self, find_links=links)
 
     def for_pip(self) -> list[str]:
         options = ["--index-url", self.index_url] if self.index_url else []
@@ -110,12 +120,12 @@ def resolve(
     workdir: Path,
     *,
     resolver: Resolver | None = None,
-    src: Path | None = None,
+    src: Callable[[], Path] | None = None,
     show_progress: bool = False,
 ) -> Resolution:
     """Resolve ``request`` for ``interpreter``: every local file it names judged first
     (:mod:`pep582.install.inputs`), then one resolver run. ``src``: where pip clones VCS
-    editables (private to this run)."""
+    editables (private to this run; asked only when there are some)."""
     found = inputs.scan(
         request.requirements,
         request.editables,
@@ -142,7 +152,7 @@ def resolve(
             index.for_pip(),
             workdir,
             request.what,
-            src=src or workdir / "src",
+            src=src() if src is not None and found.vcs_editables else workdir / "src",
             cwd=cwd,
             show_progress=show_progress,
         )
@@ -157,7 +167,7 @@ def _from_environment() -> Resolver | None:
         return None
     if value not in RESOLVERS:
         raise SourceError(f"{RESOLVER_ENV}={value!r}: expected pip or uv")
-    return value  # type: ignore[return-value]
+    return "uv" if value == "uv" else "pip"
 
 
 def choose(asked: Resolver | None, found: inputs.Scan, what: str) -> tuple[Resolver, str]:
@@ -168,8 +178,7 @@ def choose(asked: Resolver | None, found: inputs.Scan, what: str) -> tuple[Resol
         uv.executable_or_error("--resolver uv")
         if needs_pip:
             raise SourceError(
-                f"{needs_pip[0]}: uv cannot honour this (only pip resolves it); use "
-                "--resolver pip"
+                f"{needs_pip[0]}: uv cannot honour this (only pip resolves it); use --resolver pip"
             )
         return "uv", ""
     if asked == "pip":

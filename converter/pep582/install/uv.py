@@ -123,25 +123,17 @@ def compile_lock(
     )
 
 
-def export_lock(uv: str, project: Path, what: str) -> str:
+def export_lock(uv: str, project: Path, options: list[str], what: str) -> str:
     """``uv export --format pylock.toml`` of the project whose ``uv.lock`` is in
-    ``project``: offline, frozen (the lock is read as it is, never updated)."""
+    ``project``: offline, frozen (the lock is read as it is, never updated); relative
+    paths in the result are relative to ``project``."""
     return run_uv(
         uv,
-        [
-            "export",
-            "--quiet",
-            "--frozen",
-            "--offline",
-            "--no-header",
-            "--format",
-            "pylock.toml",
-            "--project",
-            str(project),
-        ],
+        ["export", "--quiet", "--frozen", "--offline", "--no-header", "--format",
+         "pylock.toml", *options],
         f"export {what}",
-        None,
-    )
+        project,
+    )  # fmt: skip
 
 
 def executable_or_error(what: str) -> str:
