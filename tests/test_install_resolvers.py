@@ -76,7 +76,7 @@ def test_pip_and_uv_give_the_same_plan(tmp_path: Path, links: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     with_pip = plan(project, links, "pip", "withdata")
     assert with_pip == plan(project, links, "uv", "withdata")
-    assert ("hello", "1.0", "keep", False, "") not in with_pip  # not named: not in the plan
+    assert ("hello", "1.0", "keep", False, "") in with_pip  # it stays as it is
     upgraded = plan(project, links, "uv", "--upgrade", "hello")
     assert upgraded == plan(project, links, "pip", "--upgrade", "hello")
     assert [d[:3] for d in upgraded] == [("hello", "2.0", "upgrade")]
@@ -93,7 +93,8 @@ def test_which_resolver_runs_and_why(tmp_path: Path, links: Path) -> None:
     assert "resolved with pip, whose configuration sets an index (PIP_FIND_LINKS)" in notes
     config = tmp_path / "pip.conf"
     config.write_text(f"[install]\nfind-links = {links}\n")
-    proc = pep582(*args, cwd=tmp_path, env={"PIP_CONFIG_FILE": str(config)})
+    home = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}  # no user files
+    proc = pep582(*args, cwd=tmp_path, env={"PIP_CONFIG_FILE": str(config), **home})
     assert any(f"find-links in {config}" in n for n in json.loads(proc.stdout)["notes"])
     proc = pep582(*args, cwd=tmp_path, env={"PEP582_RESOLVER": "pip"})
     assert proc.returncode == 0 and "resolved with" not in proc.stdout

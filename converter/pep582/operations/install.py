@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -204,7 +205,8 @@ def requirements_of(dist: Distribution) -> list[Requirement]:
         return []
     raw, _ = parse_email(read_text(path))
     found = []
-    for line in raw.get("requires_dist", []):
+    for folded in raw.get("requires_dist", []):
+        line = re.sub(r"\r?\n(?=[ \t])", "", folded)  # RFC 5322 unfolding
         try:
             found.append(Requirement(line))
         except InvalidRequirement as exc:
