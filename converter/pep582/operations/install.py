@@ -385,8 +385,8 @@ def install(
             kept.append(Change(old.name, old.version, "keep", facts.version_tag))
             continue
         needed.append(artifact)
-        if old is not None and old.version == artifact.version:
-            replaced.append(artifact.key)  # same version, other kind: replaced whole
+        if old is not None and old.version == (artifact.version or old.version):
+            replaced.append(artifact.key)  # same version (or not known yet), other kind
 
     def preview() -> Plan:
         plan = Planner(
