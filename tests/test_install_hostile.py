@@ -47,8 +47,9 @@ def hostile(kind: str, area: Path, wheelhouse: Path) -> str:
     real = next(wheelhouse.glob(WHEEL.replace("-1.0-", "-1.0*")))
     digest = hashlib.sha256(real.read_bytes()).hexdigest()
     wheel = area / WHEEL
+    hashes = f'hashes = {{ sha256 = "{digest}" }}'
     if kind == "dev-zero":
-        return f'wheels = [{{ name = "{WHEEL}", url = "file:///dev/zero", hashes = {{ sha256 = "{digest}" }} }}]'
+        return f'wheels = [{{ name = "{WHEEL}", url = "file:///dev/zero", {hashes} }}]'
     if kind == "fifo":
         os.mkfifo(wheel)
     elif kind == "sparse":
@@ -68,12 +69,12 @@ def hostile(kind: str, area: Path, wheelhouse: Path) -> str:
         theirs.mkdir()
         shutil.copy(real, theirs / WHEEL)
         nobody_owns(theirs)
-        return f'wheels = [{{ name = "{WHEEL}", path = "theirs/{WHEEL}", hashes = {{ sha256 = "{digest}" }} }}]'
+        return f'wheels = [{{ name = "{WHEEL}", path = "theirs/{WHEEL}", {hashes} }}]'
     elif kind == "their-project":
         project = next(p for p in copy_packages(area / "src") if p.name == "hello")
         nobody_owns(project)
         return f'directory = {{ path = "{os.path.relpath(project, area)}" }}'
-    return f'wheels = [{{ name = "{WHEEL}", path = "{WHEEL}", hashes = {{ sha256 = "{digest}" }} }}]'
+    return f'wheels = [{{ name = "{WHEEL}", path = "{WHEEL}", {hashes} }}]'
 
 
 KINDS = ["dev-zero", "fifo", "sparse", "directory", "link-to-theirs", "their-directory",
@@ -95,7 +96,7 @@ def test_hostile_lock_entries_are_refused_in_one_line(
 ) -> None:
     entry = hostile(kind, tmp_path, wheelhouse)
     lock = tmp_path / "pylock.toml"
-    version = '' if kind == "their-project" else 'version = "1.0"\n'
+    version = "" if kind == "their-project" else 'version = "1.0"\n'
     lock.write_text(
         f'lock-version = "1.0"\ncreated-by = "tests"\n\n[[packages]]\nname = "hello"\n'
         f"{version}{entry}\n"

@@ -38,9 +38,8 @@ def links(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
 
 
 def pep582(*args: str | os.PathLike[str], cwd: Path, env: dict[str, str] | None = None) -> Any:
-    return run(
-        [sys.executable, "-m", "pep582.commands.main", *args], cwd=cwd, env={**CLEAN, **(env or {})}
-    )
+    command = [sys.executable, "-m", "pep582.commands.main", *args]
+    return run(command, cwd=cwd, env={**CLEAN, **(env or {})})
 
 
 def plan(project: Path, links: Path, resolver: str, *args: str) -> list[tuple[Any, ...]]:
@@ -137,7 +136,8 @@ def test_pip_version_comes_from_its_metadata() -> None:
 
 
 def test_index_options_map_to_both() -> None:
-    index = IndexOptions("https://i/simple", ("https://x/simple",), ("/w",), True, True, (":all:",))
+    extra = ("https://x/simple",)
+    index = IndexOptions("https://i/simple", extra, ("/w",), True, True, (":all:",))
     assert index.for_pip() == [
         "--index-url", "https://i/simple", "--extra-index-url", "https://x/simple",
         "--find-links", "/w", "--no-index", "--pre", "--only-binary", ":all:",

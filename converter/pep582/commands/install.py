@@ -101,18 +101,20 @@ def install(
     quiet: bool,
 ) -> None:
     """Install REQUIREMENTS (names, paths, URLs; -r FILEs; -e projects) into
-    ./__pypackages__, resolved against what is there: installed versions stay unless
+    ./__pypackages__ (with none: what ./pyproject.toml's lock, or else its
+    dependencies, declare), resolved against what is there: installed versions stay unless
     --upgrade names them; an older version is replaced ("upgraded X 1.0 → 2.0"); files of
     other distributions still conflict."""
     from pep582.install.resolver import IndexOptions
-    from pep582.operations.install import Wanted, install_requirements
+    from pep582.operations.install import Wanted, install_file, install_requirements
 
-    if not requirements and not files and not editables:
-        raise click.UsageError("name at least one requirement, -r FILE or -e PATH")
-    for requirement in requirements:
-        if requirement.startswith("-"):
-            raise click.UsageError(f"no such option: {requirement}")
     project = project.absolute()
+    pyproject = project / "pyproject.toml"
+    if not requirements and not files and not editables and not pyproject.is_file():
+        raise click.UsageError(
+            "name at least one requirement, -r FILE or -e PATH (or run it where a "
+            "pyproject.toml is: its lock or dependencies are installed)"
+        )
     interpreter = interpreter_for(python_spec, project)
     wanted = Wanted(
         requirements=list(requirements),
@@ -126,6 +128,14 @@ def install(
     if talk:
         click.echo(f"resolving for {interpreter.executable} …", err=True)
     with terminal_progress("installing files", quiet or as_json) as progress:
+        if not requirements and not files and not editables:  # the project's own needs
+            outcome = install_file(
+                pyproject, "pyproject", interpreter, project, "pep582", "merge", index,
+                resolver=resolver, compile=compile_, dry_run=dry_run,
+                show_progress=talk, progress=progress,
+            )  # fmt: skip
+            show_outcome("pep582", outcome, dry_run, as_json, verbose, quiet)
+            return
         outcome = install_requirements(
             wanted,
             interpreter,

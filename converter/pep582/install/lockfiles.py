@@ -69,6 +69,8 @@ def project_lock(
         except (tomllib.TOMLDecodeError, SourceError) as exc:
             found.notes.append(f"{project / name} was not used: its export is not valid ({exc})")
             found.text = None
+        else:
+            found.notes.insert(0, f"installed as {project / name} locks it")
     return found
 
 

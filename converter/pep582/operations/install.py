@@ -254,9 +254,9 @@ def install_file(
     show_progress: bool = False,
     progress: Progress | None = None,
 ) -> Outcome:
-    """``pep582-migrate FILE``: install what a requirements file, a ``pyproject.toml``
-    (through the lock beside it when one can be read, see
-    :mod:`pep582.install.lockfiles`) or a PEP 751 lock declares."""
+    """``pep582-migrate FILE`` (and ``pep582 install`` in a project): install what a
+    requirements file, a ``pyproject.toml`` (through the lock beside it when one can be
+    read, see :mod:`pep582.install.lockfiles`) or a PEP 751 lock declares."""
     from pep582.install.pylock import parse_lock, select, select_lock
 
     project = project.absolute()
