@@ -176,14 +176,18 @@ def test_unsatisfiable_pair_names_the_conflict(tmp_path: Path, index: Path) -> N
     assert "hello==1.0" in proc.stderr and "hello==2.0" in proc.stderr
 
 
-def test_editable_lines_are_refused_with_advice(tmp_path: Path, index: Path) -> None:
+def test_editable_lines_are_installed_editable(tmp_path: Path, index: Path) -> None:
+    """An ``-e`` line of a requirements file is built editable by pip (PEP 660) and its
+    console script imports the project where it is."""
     source = copy_packages(tmp_path / "src")
     editme = next(p for p in source if p.name == "editme")
     req = tmp_path / "requirements.txt"
     req.write_text(f"-e {editme}\n")
-    proc = migrate(req, *offline(index))
-    assert proc.returncode == 5
-    assert "editable" in proc.stderr and "pip install --prefix __pypackages__ -e" in proc.stderr
+    proc = migrate(req, *offline(index), "--python", PY)
+    assert proc.returncode == 0, proc.stderr
+    script = tmp_path / "__pypackages__" / "bin" / "editme-cli"
+    proc = run([script], cwd="/")
+    assert proc.stdout.strip() == f"editme from {editme / 'src' / 'editme' / '__init__.py'}"
 
 
 def test_merge_adds_upgrades_and_keeps(tmp_path: Path, index: Path) -> None:

@@ -26,7 +26,7 @@ from packaging.version import InvalidVersion, Version
 from pep582 import proc
 from pep582.errors import InterpreterError, ResolutionError, SourceError
 from pep582.install.artifacts import Artifact, pin
-from pep582.install.localfiles import check_file, path_of_url
+from pep582.install.localfiles import check_directory, check_file, path_of_url
 from pep582.interpreter import Interpreter
 
 MIN_PIP = (22, 3)  # --python and a stable --report
@@ -181,6 +181,8 @@ def _artifact(item: dict[str, Any], what: str) -> Artifact:
     )
     artifact.pin = pin(artifact.name, info)
     local = path_of_url(artifact.url)
+    if "dir_info" in info and local is not None:
+        local = check_directory(local, f"{what}: {artifact.name}")  # it will be built
     if info.get("dir_info", {}).get("editable"):
         if local is None:
             raise SourceError(f"{what}: pip reports an editable at {artifact.url}, not local")
