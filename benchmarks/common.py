@@ -573,3 +573,32 @@ def profile(
             for long, brief in short.items():
                 line = line.replace(long, brief)
             print(f"  {line}")
+
+
+def synthetic_venv(root: Path, dists: int, files_per_dist: int) -> Path:
+    """A venv-shaped tree of ``dists`` distributions with valid RECORDs, no interpreter."""
+    venv = root / f"synthetic-{dists}"
+    site = venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    site.mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text(
+        f"home = {Path(sys.executable).parent}\nversion = {sys.version.split()[0]}\n"
+    )
+    for number in range(dists):
+        name = f"synth{number:04d}"
+        package = site / name
+        package.mkdir()
+        entries: list[Row] = []
+        for index in range(files_per_dist - 3):
+            data = f"VALUE = {index}\n".encode() * 20
+            (package / f"m{index}.py").write_bytes(data)
+            entries.append(record_row(f"{name}/m{index}.py", data))
+        info = site / f"{name}-1.0.dist-info"
+        info.mkdir()
+        for meta, text in (
+            ("METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"),
+            ("WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"),
+        ):
+            (info / meta).write_text(text)
+            entries.append(record_row(f"{info.name}/{meta}", text.encode()))
+        (info / "RECORD").write_text(render_record(entries, f"{info.name}/RECORD"))
+    return venv

@@ -35,7 +35,6 @@ from pathlib import Path
 from common import (
     Peer,
     Ratio,
-    Row,
     add_arguments,
     bench_env,
     build_venv,
@@ -45,10 +44,9 @@ from common import (
     pip_target,
     print_report,
     profile,
-    record_row,
-    render_record,
     scratch,
     sh,
+    synthetic_venv,
     uv_install,
     wheelhouse,
     without_seed,
@@ -150,35 +148,6 @@ def main() -> None:
             profile(ours(venv.path, "-q", *MODES[args.profile], "--project", project), root)
     if args.scale:
         scale()
-
-
-def synthetic_venv(root: Path, dists: int, files_per_dist: int) -> Path:
-    """A venv-shaped tree of ``dists`` distributions with valid RECORDs, no interpreter."""
-    venv = root / f"synthetic-{dists}"
-    site = venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
-    site.mkdir(parents=True)
-    (venv / "pyvenv.cfg").write_text(
-        f"home = {Path(sys.executable).parent}\nversion = {sys.version.split()[0]}\n"
-    )
-    for number in range(dists):
-        name = f"synth{number:04d}"
-        package = site / name
-        package.mkdir()
-        entries: list[Row] = []
-        for index in range(files_per_dist - 3):
-            data = f"VALUE = {index}\n".encode() * 20
-            (package / f"m{index}.py").write_bytes(data)
-            entries.append(record_row(f"{name}/m{index}.py", data))
-        info = site / f"{name}-1.0.dist-info"
-        info.mkdir()
-        for meta, text in (
-            ("METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"),
-            ("WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"),
-        ):
-            (info / meta).write_text(text)
-            entries.append(record_row(f"{info.name}/{meta}", text.encode()))
-        (info / "RECORD").write_text(render_record(entries, f"{info.name}/RECORD"))
-    return venv
 
 
 def scale() -> None:

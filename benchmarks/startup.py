@@ -2,13 +2,14 @@
 
     python benchmarks/startup.py [--python PY] [--runs 60] [--seed N]
 
-The hook measured is the one ``pep582 enable`` installs today: a ``.pth`` line importing
-the small front door ``_pep582_hook`` (the cheap first half of the step, cut from
-startup.py), which imports ``_pep582_step`` (startup.py itself) only when a
-``__pypackages__`` exists. Before timing, one verbose start in each directory shows which
-of the two modules load, whether each loads from its ``.pyc`` (printed with whether the
-``.pyc`` files exist), how many times site runs the ``.pth`` per start, and that the
-``__pypackages__`` is really activated (its module imports).
+The hook measured is the one ``pep582 enable`` installs today: a ``.pth`` whose one
+import line is the front door (``startup.FRONT_DOOR``: is there any candidate directory?),
+which imports ``_pep582_step`` (startup.py itself) only when one exists; on Python 3.15+
+a matching ``.start`` file calls the same front door as an entry point instead. Before
+timing, one verbose start in each directory shows which modules load, whether the step
+loads from its ``.pyc`` (printed with whether the ``.pyc`` files exist), how many times
+site runs the ``.pth`` per start, and that the ``__pypackages__`` is really activated
+(its module imports).
 
 Five configurations of one interpreter are timed, every run in a new random order (so
 drift hits all alike), after one unmeasured warm-up run each: no hook; hook and no
@@ -41,7 +42,7 @@ REFERENCE = "no hook"
 NO_TREE = "hook, no __pypackages__"
 TREE = "hook, __pypackages__ here"
 PEER = "peer: .pth importing empty module"
-GOALS = {NO_TREE: 0.3, TREE: 1.0, PEER: None}  # ms over "no hook", issue 13
+GOALS = {NO_TREE: 0.3, TREE: 1.0, PEER: None}  # ms over "no hook", issues 13 and 22
 _CODE_FROM = re.compile(r"^# code object from '?(.+?)'?$")
 
 
@@ -132,9 +133,9 @@ def main() -> None:
                 samples[name].append(time_once(command, cwd))
     print(f"interpreter: {base.executable} ({base.facts.describe()})")
     print(
-        f"hook: {hook.PTH_NAME} -> {hook.MODULE_NAME}.py (front door, "
-        f"{len(hook.hook_source())} B) -> {hook.STEP_NAME}.py (the step, "
-        f"{len(hook.step_source())} B, only with a __pypackages__); version {state.version}"
+        f"hook: {hook.PTH_NAME} (the front door, a {len(hook.PTH_LINE)}-byte import line) -> "
+        f"{hook.STEP_NAME}.py (the step, {len(hook.step_source())} B, only when a candidate "
+        f"directory exists); version {state.version}"
     )
     pyc = ", ".join(p.name for p in state.bytecode) or "none"
     print(f".pyc files present: {pyc}; PYTHONDONTWRITEBYTECODE={env_note}")

@@ -176,3 +176,17 @@ def migrate_cli(
 ) -> subprocess.CompletedProcess[str]:
     """``pep582-migrate`` of this checkout in a subprocess."""
     return run([sys.executable, "-m", "pep582.commands.migrate", *args], cwd=cwd)
+
+
+def exchange(first: Path, second: Path) -> None:
+    """Swap two names atomically: renameat2(RENAME_EXCHANGE) (Linux), as an attacker's
+    loop would, so there is never a moment when either name is missing."""
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    at_fdcwd, rename_exchange = -100, 2
+    if libc.renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second),
+                      rename_exchange) != 0:  # fmt: skip
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(first))

@@ -28,7 +28,9 @@ from pep582.scheme import InterpreterFacts, scheme_for
 
 from helpers import interpreter, make_venv, pep582, run
 
-PY = sys.executable  # the target: the tree below is laid out for this interpreter
+# The target: the tree below is laid out for this interpreter (the one behind this venv:
+# a virtual environment that does not opt in would use no __pypackages__).
+PY = os.path.join(sys.base_prefix, "bin", f"python{sys.version_info[0]}.{sys.version_info[1]}")
 FACTS = InterpreterFacts.running()
 TOP_KEYS = {
     "schema", "project", "pypackages", "exists", "interpreter", "trees", "findings",

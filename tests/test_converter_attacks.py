@@ -97,7 +97,7 @@ def test_a_venv_python_another_user_controls_is_never_run(
     project.mkdir()
     proc = migrate_cli(venv, "--project", project, "--dry-run")
     assert proc.returncode == 0, proc.stderr
-    assert "was not asked" in proc.stdout
+    assert not canary.exists()  # a venv is read from its files, never run
     proc = migrate_cli(venv, "--project", project, "--compile")
     assert proc.returncode == 0, proc.stderr
     assert not canary.exists()

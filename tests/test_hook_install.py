@@ -14,7 +14,15 @@ import pytest
 
 from pep582.interpreter import find_python
 from pep582.step import startup
-from pep582.step.hook import MODULE_NAME, PTH_LINE, PTH_NAME, STEP_NAME, hook_source
+from pep582.step.hook import (
+    MODULE_NAME,
+    PTH_LINE,
+    PTH_NAME,
+    START_LINE,
+    START_NAME,
+    STEP_NAME,
+    hook_source,
+)
 
 from helpers import add_module, interpreter, make_venv, pep582, run
 
@@ -41,6 +49,7 @@ def test_enable_writes_module_pth_and_pyc_then_disable_removes_exactly_them(
     assert proc.returncode == 0, proc.stderr
     assert f"enabled (version {startup.HOOK_VERSION})" in proc.stdout
     assert (site / PTH_NAME).read_text() == PTH_LINE
+    assert (site / START_NAME).read_text() == START_LINE == f"{MODULE_NAME}:activate\n"
     assert (site / f"{STEP_NAME}.py").read_bytes() == Path(startup.__file__).read_bytes()
     assert (site / f"{MODULE_NAME}.py").read_bytes() == hook_source()
     assert list((site / "__pycache__").glob(f"{MODULE_NAME}.*.pyc"))
@@ -56,32 +65,29 @@ def test_enable_writes_module_pth_and_pyc_then_disable_removes_exactly_them(
 def test_enable_upgrades_an_older_copy(venv_python: Path) -> None:
     site = site_dir(venv_python)
     pep582("enable", "--python", venv_python)
-    module = site / f"{MODULE_NAME}.py"
-    module.write_text('HOOK_VERSION = "0"\ndef activate(): pass\n')
+    step = site / f"{STEP_NAME}.py"
+    step.write_text('HOOK_VERSION = "0"\ndef activate(argv0=None): pass\n')
     status = pep582("status", "--python", venv_python).stdout
     assert "version 0" in status and "differs" in status
     proc = pep582("enable", "--python", venv_python)
     assert f"pep582 hook enabled (version {startup.HOOK_VERSION})" in proc.stdout
-    assert module.read_bytes() == hook_source()
+    assert step.read_bytes() == Path(startup.__file__).read_bytes()
 
 
-def test_the_front_door_is_cut_from_startup_py() -> None:
-    """The installed front door holds startup.py's own first half, nothing rewritten."""
-    text = hook_source().decode()
-    source = Path(startup.__file__).read_text()
-    for name in ("disabled_by", "inherited", "locate", "_is_zip", "applicable"):
-        start = source.index(f"def {name}(")
-        end = source.index("\n\n\n", start)
-        assert source[start:end] in text, name
-    assert "def judge(" not in text  # the trust rule loads only when a tree exists
+def test_the_front_door_is_written_from_startup_py() -> None:
+    """The .pth line and the 3.15+ entry point carry startup.FRONT_DOOR unchanged."""
+    assert f"import os, sys; {startup.FRONT_DOOR}\n" == PTH_LINE
+    assert f"    return {startup.FRONT_DOOR}\n" in hook_source().decode()
+    assert "def judge(" not in PTH_LINE  # the trust rule loads only when a tree may apply
 
 
-def test_a_start_without_pypackages_loads_only_the_front_door(venv_python: Path) -> None:
+def test_a_start_without_pypackages_imports_nothing(venv_python: Path) -> None:
+    """Below 3.15 the .pth line decides by itself; nothing of the hook is imported."""
     assert pep582("enable", "--python", venv_python).returncode == 0
     code = "import sys; print(sorted(m for m in sys.modules if m.startswith('_pep582')))"
     with tempfile.TemporaryDirectory() as empty:
         out = run([venv_python, "-c", code], cwd=empty)
-    assert out.stdout.strip() == "['_pep582_hook']"
+    assert out.stdout.strip() == "[]", out.stderr
 
 
 def test_enable_user_site(tmp_path: Path) -> None:
@@ -171,6 +177,11 @@ def test_status_and_where_report_decisions(venv_python: Path, tmp_path: Path) ->
     (proj / "app.py").write_text("")
     assert "hook: not installed" in pep582("status", "--python", venv_python, cwd=proj).stdout
     proc = pep582("where", "app.py", "--python", venv_python, cwd=proj)
+    assert proc.returncode == 9  # a venv that does not opt in: nothing applies
+    assert "does not opt in (include-local-packages = true" in proc.stdout
+    config = venv_python.parent.parent / "pyvenv.cfg"
+    config.write_text(config.read_text() + "include-local-packages = true\n")
+    proc = pep582("where", "app.py", "--python", venv_python, cwd=proj)
     assert proc.returncode == 9  # nothing would be activated: documented, not an error
     assert "result   not present" in proc.stdout
     add_module(proj, base)
@@ -192,19 +203,22 @@ def test_where_and_run_say_what_is_wrong_with_the_tree(tmp_path: Path) -> None:
     """A misspelt script, a tree for another Python, a tree in PDM's draft layout: each
     gets a line saying so, instead of a silent "nothing" or an ImportError later."""
     here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    base = interpreter(here)  # not this toolkit's venv: a venv that does not opt in says so
+    assert base is not None
+    python = str(base.executable)
     proj = tmp_path / "proj"
     other = proj / "__pypackages__" / "lib" / "python3.99" / "site-packages"
     other.mkdir(parents=True)
-    proc = pep582("where", "nosuch.py", "--python", sys.executable, cwd=proj)
+    proc = pep582("where", "nosuch.py", "--python", python, cwd=proj)
     assert proc.returncode == 9
     assert "nosuch.py does not exist" in proc.stderr
     assert "(it holds python3.99: name one with --python)" in proc.stdout
-    proc = pep582("run", "--python", sys.executable, "-c", "print('ran')", cwd=proj)
+    proc = pep582("run", "--python", python, "-c", "print('ran')", cwd=proj)
     assert proc.returncode == 0 and proc.stdout == "ran\n"
     assert f"holds nothing for CPython {here}" in proc.stderr and "python3.99" in proc.stderr
     shutil.rmtree(proj / "__pypackages__" / "lib")
     (proj / "__pypackages__" / here / "lib").mkdir(parents=True)
-    proc = pep582("where", "--python", sys.executable, cwd=proj)
+    proc = pep582("where", "--python", python, cwd=proj)
     assert "--layout pep582 --replace" in proc.stdout
 
 

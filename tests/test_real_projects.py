@@ -24,6 +24,9 @@ from pep582.step.startup import DIRNAME
 from helpers import bare_venv, fake_dist, make_venv, migrate_cli, pep582, run
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+# The interpreter behind this one: `pep582 run` with a virtual environment that does not
+# opt in (this toolkit's own) would, by the rule, use no __pypackages__.
+BASE = str(find_python(os.path.join(sys.base_prefix, "bin", f"python{PY}")).executable)
 
 
 def pip_install(venv: Path, wheelhouse: Path, *names: str) -> None:
@@ -50,7 +53,7 @@ def kernel_project(tmp_path: Path, wheelhouse: Path) -> Path:
 def test_children_and_data_under_pep582_run(kernel_project: Path) -> None:
     """A child started with sys.executable from / gets the project's packages; Jupyter's
     data path includes __pypackages__/share/jupyter."""
-    proc = pep582("run", "--python", sys.executable, "-m", "kernelish", cwd=kernel_project)
+    proc = pep582("run", "--python", BASE, "-m", "kernelish", cwd=kernel_project)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "kernels: demo"
@@ -80,7 +83,7 @@ def test_the_variable_stays_in_the_process_tree(kernel_project: Path) -> None:
     """Nothing leaks: the caller's environment never gets PYTHONPYPACKAGES."""
     assert "PYTHONPYPACKAGES" not in os.environ
     proc = pep582(
-        "run", "--python", sys.executable, "-c",
+        "run", "--python", BASE, "-c",
         "import os; print(os.environ['PYTHONPYPACKAGES'])", cwd=kernel_project,
     )  # fmt: skip
     assert proc.stdout.strip() == str(kernel_project / DIRNAME)
@@ -122,7 +125,7 @@ def test_vcs_editable_checkout_inside_the_venv_is_carried(tmp_path: Path) -> Non
     carried = project / DIRNAME / "src" / "vcsproj"
     assert (carried / ".git").is_dir()
     code = "import vcsproj; print(vcsproj.STATE, vcsproj.__file__)"
-    out = pep582("run", "--python", sys.executable, "-c", code, cwd=project)
+    out = pep582("run", "--python", BASE, "-c", code, cwd=project)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"uncommitted work {carried}")
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pytest
 
 from pep582.interpreter import Interpreter
-from pep582.scheme import InterpreterFacts, scheme_for
+from pep582.scheme import InterpreterFacts, Layout, scheme_for, trees_in
 
 from helpers import run
 
@@ -45,10 +45,53 @@ def test_pypy() -> None:
     assert str(scheme.include) == "/p/__pypackages__/include/pypy3.10"
 
 
-def test_other_implementations_use_their_lower_cased_name() -> None:
-    """As 3.13's posix_prefix spells {implementation_lower}: GraalPy is graalpy3.11."""
+def test_other_implementations_use_python_as_their_sysconfig_does() -> None:
+    """sysconfig's {implementation_lower} is "pypy" for PyPy and "python" for every other
+    implementation (GraalPy's own sysconfig gives python3.11 / Python311 too)."""
     scheme = scheme_for("/p", InterpreterFacts("graalpy", (3, 11)), "pep582")
-    assert str(scheme.purelib) == "/p/__pypackages__/lib/graalpy3.11/site-packages"
+    assert str(scheme.purelib) == "/p/__pypackages__/lib/python3.11/site-packages"
+    windows = InterpreterFacts("graalpy", (3, 11), os_name="nt")
+    assert str(scheme_for("C:\\p", windows, "pep582").purelib).endswith(
+        "\\Python311\\site-packages"
+    )
+
+
+ROUND_TRIP = [
+    (InterpreterFacts("cpython", (3, 12)), "pep582"),
+    (InterpreterFacts("cpython", (3, 13), freethreaded=True, abiflags="t"), "pep582"),
+    (InterpreterFacts("cpython", (3, 11), platlibdir="lib64"), "pep582"),
+    (InterpreterFacts("pypy", (3, 10)), "pep582"),
+    (InterpreterFacts("cpython", (4, 0)), "pep582"),  # no major version is assumed
+    (InterpreterFacts(version=(3, 11)), "pdm"),
+    (InterpreterFacts(version=(3, 13), freethreaded=True), "pdm"),
+    (InterpreterFacts(version=(3, 12), platform_suffix="-32"), "pdm"),
+]
+
+
+@pytest.mark.parametrize(("facts", "layout"), ROUND_TRIP)
+def test_the_layout_reader_is_the_inverse_of_scheme_for(
+    tmp_path: Path, facts: InterpreterFacts, layout: Layout
+) -> None:
+    """scheme_for → directories on disk → trees_in gives back the same facts and scheme."""
+    scheme = scheme_for(tmp_path, facts, layout)
+    for directory in scheme.site_dirs:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    (found,) = trees_in(tmp_path / "__pypackages__")
+    assert found.layout == layout
+    assert found.scheme == scheme
+    assert found.facts.version_tag == facts.version_tag
+    assert found.facts.platlibdir == facts.platlibdir
+    if layout == "pep582":
+        assert found.facts.implementation == facts.implementation
+
+
+def test_the_layout_reader_ignores_links_and_strange_names(tmp_path: Path) -> None:
+    root = tmp_path / "__pypackages__"
+    (root / "lib" / "python3.x" / "site-packages").mkdir(parents=True)
+    (root / "lib" / "jython2.7" / "site-packages").mkdir(parents=True)
+    (tmp_path / "elsewhere" / "lib").mkdir(parents=True)
+    (root / "3.12").symlink_to(tmp_path / "elsewhere")
+    assert trees_in(root) == []
 
 
 def test_include_carries_abiflags() -> None:
@@ -68,7 +111,7 @@ def test_include_carries_abiflags() -> None:
             InterpreterFacts(version=(3, 13), os_name="nt", platform_suffix="-arm64"),
             "Python313-arm64",
         ),
-        (InterpreterFacts("graalpy", (3, 11), os_name="nt"), "GraalPy311"),
+        (InterpreterFacts("graalpy", (3, 11), os_name="nt"), "Python311"),
         (InterpreterFacts(version=(3, 13), os_name="nt", freethreaded=True), "Python313t"),
         (InterpreterFacts("pypy", (3, 10), os_name="nt"), "PyPy310"),
     ],

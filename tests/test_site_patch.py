@@ -265,7 +265,14 @@ def test_foreign_owned_inner_directory_refused(patched: Any, tree: Path, nobody:
 
 def test_ancestor_owned_by_another_user_refused(patched: Any, tree: Path, nobody: int) -> None:
     os.chown(tree, nobody, -1)
-    assert_refused("cwd", patched, tree, tree, "owned by nobody")
+    assert_refused("script", patched, tree, tree, "owned by nobody")
+
+
+def test_the_current_directorys_owner_may_own_its_tree(
+    patched: Any, tree: Path, nobody: int
+) -> None:
+    chown_tree(tree, nobody)
+    assert_activated("cwd", patched, tree)
 
 
 def test_script_owner_may_own_pypackages(patched: Any, tree: Path, nobody: int) -> None:

@@ -38,7 +38,7 @@ class Stepping:
     base: Interpreter
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
-    module: str = "_pep582_hook"  # where activate() lives in the running interpreter
+    module: str = "_pep582_step"  # where activate() lives in the running interpreter
 
     def run(
         self,

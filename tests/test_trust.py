@@ -151,16 +151,38 @@ def test_foreign_owned_inner_directory_refused(
     assert_refused(how, hooked_python, project, lib, "owned by nobody")
 
 
-@CWD
+@HOW
 def test_holder_owned_by_another_user_refused_even_when_its_link_points_at_a_trusted_tree(
     how: str, hooked_python: Path, project: Path, nobody: int
 ) -> None:
-    """Attack 1: an attacker's directory holding a link to a root-owned tree."""
+    """Attack 1: an attacker's directory holding a link to a root-owned tree, and a
+    root-owned script in it."""
     trusted = project.parent / "trusted"
     (project / "__pypackages__").rename(trusted)
     (project / "__pypackages__").symlink_to(trusted)
     os.chown(project, nobody, -1)
     assert_refused(how, hooked_python, project, project, "owned by nobody")
+
+
+@CWD
+def test_the_current_directorys_owner_may_own_its_tree(
+    how: str, hooked_python: Path, project: Path, nobody: int
+) -> None:
+    """-c/-m/the prompt already put the current directory first on sys.path, so its
+    owner's tree adds nothing they could not already run: a project another user owns
+    (a bind mount in a container run as root) works for -m as it does for a script."""
+    chown_tree(project, nobody)
+    assert_activated(how, hooked_python, project)
+
+
+def test_a_tree_accepted_for_its_owner_is_not_given_to_children(
+    hooked_python: Path, project: Path, nobody: int
+) -> None:
+    """The owner's allowance covers this process, not the ones it starts elsewhere."""
+    chown_tree(project, nobody)
+    code = "import os; print(os.environ.get('PYTHONPYPACKAGES'))"
+    proc = run([hooked_python, "-c", code], cwd=project)
+    assert proc.stdout.strip() == "None", proc.stderr
 
 
 @pytest.mark.parametrize("how", ["hook", "run", "cwd", "run-c"])
@@ -662,45 +684,27 @@ def flip_directories(stop: threading.Event, first: Path, second: Path) -> None:
         os.rename(parked, second)
 
 
-@pytest.mark.parametrize("swapped", ["pypackages-link", "ancestor-rename"])
-def test_swapping_while_interpreters_start_never_runs_the_canary(
-    swapped: str, hooked_python: Path, tmp_path: Path, base: Interpreter, nobody: int
+def test_swapping_an_ancestor_while_interpreters_start_never_runs_the_canary(
+    hooked_python: Path, tmp_path: Path, base: Interpreter, nobody: int
 ) -> None:
-    """150 starts while the attacker swaps, in a directory they own, a trusted tree for
-    their own: a ``__pypackages__`` link (``-c`` in their directory), or a project
-    directory under an ancestor they own (the victim runs a root-owned script in it).
-    Nothing from either tree is ever used; the attacker's canary never runs."""
+    """150 starts while the attacker renames, in a directory they own, a root-owned
+    project for a copy (the victim runs a root-owned script in it): the ancestor is the
+    attacker's, so nothing from either tree is ever used."""
     attacker = tmp_path / "attacker"
     attacker.mkdir()
     os.chown(attacker, nobody, -1)
-    if swapped == "pypackages-link":
-        good, evil = tmp_path / "good", tmp_path / "evil"
-        fill_tree(good, base, tmp_path / "canary")
-        fill_tree(evil, base, tmp_path / "canary")
-        chown_tree(evil, nobody)
-        cwd = attacker
-        (attacker / "__pypackages__").symlink_to(good / "__pypackages__")
-        command = [hooked_python, "-c", APP]
-        swap = threading.Thread(
-            target=flip_link,
-            args=(stop := threading.Event(), attacker / "__pypackages__",
-                  [good / "__pypackages__", evil / "__pypackages__"]),
-        )  # fmt: skip
-    else:
-        proj, spare = attacker / "proj", attacker / "spare"
-        fill_tree(proj, base, tmp_path / "canary")
-        fill_tree(spare, base, tmp_path / "canary")  # root-owned files, like a copy of proj
-        cwd = tmp_path
-        command = [hooked_python, str(proj / "app.py")]
-        swap = threading.Thread(
-            target=flip_directories, args=(stop := threading.Event(), proj, spare)
-        )
+    proj, spare = attacker / "proj", attacker / "spare"
+    fill_tree(proj, base, tmp_path / "canary")
+    fill_tree(spare, base, tmp_path / "canary")  # root-owned files, like a copy of proj
+    command = [hooked_python, str(proj / "app.py")]
+    stop = threading.Event()
+    swap = threading.Thread(target=flip_directories, args=(stop, proj, spare))
     swap.start()
     outputs = set()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     try:
         for _ in range(150):
-            proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
+            proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=env)
             outputs.add(proc.stdout.strip())
     finally:
         stop.set()

@@ -8,18 +8,16 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pep582 import proc
 from pep582.errors import InterpreterError
 from pep582.scheme import InterpreterFacts
 
-PROBE_TIMEOUT = 60  # seconds an interpreter may take to describe itself
+PROBE_TIMEOUT = proc.PROBE_TIMEOUT
 
 # Runs inside the target interpreter (any 3.9+) and prints one JSON object; the facts part
 # needs no site, so it can run under -I -S, which starts several times faster.
@@ -70,49 +68,37 @@ class Interpreter:
         return self.prefix != self.base_prefix
 
 
-def launcher_environment() -> dict[str, str]:
-    """Our environment, with a launcher's choice pinned to where the user is: a pyenv shim
-    started in a temporary directory under ``/tmp`` would otherwise read a
-    ``.python-version`` anyone can put in ``/tmp`` (pyenv searches upwards from
-    ``PYENV_DIR``, by default the working directory)."""
-    env = dict(os.environ)
-    env.setdefault("PYENV_DIR", os.getcwd())
-    return env
-
-
-def run_python(executable: str | os.PathLike[str], args: list[str], cwd: str | None = None) -> str:
-    """Run ``executable args`` (in an empty directory unless ``cwd`` is given).
-
-    Returns stdout; a failure to start or a non-zero exit raises InterpreterError.
-    """
-    env = launcher_environment()
-    with contextlib.ExitStack() as stack:
-        if cwd is None:  # an empty directory: no __pypackages__ can apply to the probe
-            cwd = stack.enter_context(tempfile.TemporaryDirectory(prefix="pep582-probe-"))
-        try:
-            proc = subprocess.run(
-                [os.fspath(executable), *args],
-                capture_output=True,
-                text=True,
-                cwd=cwd,
-                env=env,
-                check=False,
-                timeout=PROBE_TIMEOUT,
-            )
-        except subprocess.TimeoutExpired:
-            raise InterpreterError(f"{executable} did not answer in {PROBE_TIMEOUT} s") from None
-        except OSError as exc:
-            raise InterpreterError(f"cannot run {executable}: {exc.strerror}") from exc
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise InterpreterError(f"{executable} failed (exit {proc.returncode}): {last}")
-    return str(proc.stdout)
+def run_python(
+    executable: str | os.PathLike[str],
+    args: list[str],
+    cwd: str | None = None,
+    stdin: str | None = None,
+    flags: tuple[str, ...] = proc.ISOLATED,
+    env: dict[str, str] | None = None,
+) -> str:
+    """Run ``executable args`` through :mod:`pep582.proc` (isolated; see there) and return
+    its stdout; a failure to start or a non-zero exit raises InterpreterError."""
+    result = proc.run(
+        [executable, *args],
+        python=True,
+        what="interpreter",
+        cwd=cwd,
+        stdin=stdin,
+        env=env,
+        timeout=PROBE_TIMEOUT,
+        python_flags=flags,
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise InterpreterError(f"{executable} failed (exit {result.returncode}): {last}")
+    return result.stdout
 
 
 def probe(executable: str | os.PathLike[str]) -> Interpreter:
     """Run ``executable`` once and describe it."""
     executable = os.path.abspath(executable)
-    data = _ask(executable, [], _FACTS + _SITE + _PRINT)
+    # not -I: the probe must see the user site as the user has it (cwd stays trusted)
+    data = _ask_with(executable, ["-c", _FACTS + _SITE + _PRINT], proc.SITE_PROBE)
     facts = _facts(data)
     # What the interpreter calls itself: a venv's bin/python stays a venv's, while a
     # launcher such as a pyenv shim is replaced by the interpreter it started.
@@ -150,64 +136,38 @@ def _past_launcher(executable: str, data: dict[str, Any]) -> str:
         return executable
 
 
-def probe_facts(executable: str | os.PathLike[str]) -> InterpreterFacts:
-    """Only the layout facts of ``executable`` (isolated, without site: a fast start)."""
-    return probe_facts_later(executable)()
-
-
-def probe_facts_later(executable: str | os.PathLike[str]) -> Callable[[], InterpreterFacts]:
-    """Start :func:`probe_facts` in the background; call the result to wait for it.
-
-    The caller reads an environment's inventory while the interpreter starts.
-    """
-    executable = os.path.abspath(executable)
-    command = [executable, "-I", "-S", "-c", _FACTS + _PRINT]
-    try:
-        proc = subprocess.Popen(  # -I: no cwd, no environment variables matter
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd="/",
-            env=launcher_environment(),
-        )
-    except OSError as exc:
-        error = InterpreterError(f"cannot run {executable}: {exc.strerror}")
-
-        def failed() -> InterpreterFacts:
-            raise error
-
-        return failed
-
-    def result() -> InterpreterFacts:
-        try:
-            out, err = proc.communicate(timeout=PROBE_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            raise InterpreterError(f"{executable} did not answer in {PROBE_TIMEOUT} s") from None
-        if proc.returncode != 0:
-            last = (err.strip().splitlines() or ["no output"])[-1]
-            raise InterpreterError(f"{executable} failed (exit {proc.returncode}): {last}")
-        try:
-            return _facts(json.loads(out.strip().splitlines()[-1]))
-        except (ValueError, IndexError, KeyError) as exc:
-            raise InterpreterError(f"{executable} did not describe itself: {out[:200]!r}") from exc
-
-    return result
-
-
-def _ask(executable: str, flags: list[str], code: str) -> dict[str, Any]:
-    return _ask_with(executable, [*flags, "-c", code])
-
-
-def _ask_with(executable: str | os.PathLike[str], args: list[str]) -> dict[str, Any]:
-    out = run_python(executable, args)
+def _ask_with(
+    executable: str | os.PathLike[str], args: list[str], flags: tuple[str, ...] = proc.ISOLATED
+) -> dict[str, Any]:
+    keep = ("PYTHONUSERBASE", "PYTHONNOUSERSITE") if flags == proc.SITE_PROBE else ()
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    out = run_python(executable, args, flags=flags, env=env)
     try:
         data: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError) as exc:
         raise InterpreterError(f"{executable} did not describe itself: {out[:200]!r}") from exc
     return data
+
+
+def describe_step(executable: str | os.PathLike[str], argv0: str) -> dict[str, Any]:
+    """What the PEP 582 step decides in ``executable`` for an invocation with ``argv0``
+    from the current directory, in our environment (``pep582 where``/``status``): the
+    interpreter runs ``step/launch.py`` isolated and is told the directory and the
+    variables the step reads."""
+    from pep582.step import startup
+
+    launch = os.path.join(os.path.dirname(startup.__file__), "launch.py")
+    read = (startup.ENV_VAR, startup.OFF_VAR, "PYTHONSAFEPATH")
+    asked: dict[str, Any] = {
+        "cwd": os.getcwd(),
+        "environ": {k: os.environ[k] for k in read if k in os.environ},
+    }
+    # isolated, so running in the user's directory only resolves a relative script there
+    out = run_python(
+        executable, [launch, "describe", argv0], cwd=asked["cwd"], stdin=json.dumps(asked)
+    )
+    decision: dict[str, Any] = json.loads(out)
+    return decision
 
 
 def _facts(data: dict[str, Any]) -> InterpreterFacts:
@@ -277,6 +237,22 @@ def find_python(spec: str) -> Interpreter:
     if not path or not os.path.exists(path):
         raise InterpreterError(f"no interpreter at {spec!r} (give a path, a command or 3.X)")
     return probe(path)
+
+
+def named_by_scripts(executable: str | os.PathLike[str]) -> str:
+    """What a console script the toolkit writes names for ``executable``: its real path
+    (a venv's ``bin/python`` becomes the interpreter behind it), which must pass the
+    trust rule for the effective user — nobody else could change a directory or link on
+    the way, or the file; otherwise :class:`InterpreterError`."""
+    from pep582.step.startup import trusted_real_path
+
+    real, refused = trusted_real_path(os.fspath(executable))
+    if refused:
+        raise InterpreterError(
+            f"console scripts cannot name {executable}: another user could change what it "
+            f"runs ({refused})"
+        )
+    return real
 
 
 def versions_in(pypackages: Path) -> list[tuple[str, str]]:

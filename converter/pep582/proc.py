@@ -102,10 +102,19 @@ def trusted_program(path: str | os.PathLike[str], what: str = "program") -> str:
     return text
 
 
-def _command(argv: Sequence[str | os.PathLike[str]], python: bool, what: str) -> list[str]:
+ISOLATED = ("-I",)
+# For a probe that must see the interpreter's normal site settings (is the user site on,
+# where is it): no isolation flag, so the working directory (sys.path[0] for -c) must be
+# TRUSTED_CWD and the environment is the cleaned one plus what the caller names.
+SITE_PROBE: tuple[str, ...] = ()
+
+
+def _command(
+    argv: Sequence[str | os.PathLike[str]], python: bool, what: str, flags: tuple[str, ...]
+) -> list[str]:
     program = trusted_program(argv[0], what)
     rest = [os.fspath(a) for a in argv[1:]]
-    return [program, "-I", *rest] if python else [program, *rest]
+    return [program, *flags, *rest] if python else [program, *rest]
 
 
 def run(
@@ -119,14 +128,19 @@ def run(
     stdin: str | None = None,
     stderr_to_terminal: bool = False,
     stdout_to_stderr: bool = False,
+    python_flags: tuple[str, ...] = ISOLATED,
 ) -> Result:
     """Run ``argv`` to completion (see the module docstring for the rules) and capture its
     output. ``python``: argv[0] is a Python interpreter; ``-I`` is inserted. ``cwd``: only
     where the child must resolve relative paths the user wrote (pip reading a
     requirements file); with ``-I`` that directory is never on ``sys.path``.
     ``stderr_to_terminal``/``stdout_to_stderr``: let a tool's own progress reach the user.
+    ``python_flags``: :data:`ISOLATED`, or :data:`SITE_PROBE` for a probe of the
+    interpreter's normal site settings (then ``cwd`` must stay the trusted default).
     Failing to start, or a timeout, is an :class:`InterpreterError`."""
-    command = _command(argv, python, what)
+    if python_flags != ISOLATED and cwd is not None:
+        raise ValueError("only an isolated (-I) child may run in another directory")
+    command = _command(argv, python, what, python_flags)
     try:
         proc = subprocess.run(
             command,
@@ -172,7 +186,7 @@ def start(
     timeout: float | None = PROBE_TIMEOUT,
 ) -> Started:
     """Start ``argv`` in the background by the same rules as :func:`run`."""
-    command = _command(argv, python, what)
+    command = _command(argv, python, what, ISOLATED)
     try:
         proc = subprocess.Popen(
             command,

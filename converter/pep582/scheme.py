@@ -99,8 +99,14 @@ def scheme_for(project: str | os.PathLike[str], facts: InterpreterFacts, layout:
     >>> str(scheme_for("/p", InterpreterFacts(version=(3, 11)), "pdm").purelib)
     '/p/__pypackages__/3.11/lib'
     """
+    return scheme_at(_pure(facts.os_name)(os.fspath(project)) / DIRNAME, facts, layout)
+
+
+def scheme_at(root: str | os.PathLike[str], facts: InterpreterFacts, layout: Layout) -> Scheme:
+    """The scheme of the layout rooted at ``root`` (a ``__pypackages__``, or any prefix
+    shaped like one, such as a venv) for ``facts``."""
     pure = _pure(facts.os_name)
-    root = pure(os.fspath(project)) / DIRNAME
+    root = pure(os.fspath(root))
     if layout == "pep582":
         paths = scheme_paths(
             str(root),
@@ -185,7 +191,6 @@ def trees_in(pypackages: str | os.PathLike[str]) -> list[Tree]:
     the same version gives the platlibdir) and the draft ``X.Y/lib``. Links are not
     followed to find them; a name no interpreter would use is ignored."""
     root = Path(pypackages)
-    project = root.parent
     found: list[Tree] = []
     libs = sorted(e.name for e in _dirs(root) if e.name.startswith("lib"))
     versions: dict[str, list[str]] = {}  # version directory name → lib dirs holding it
@@ -205,11 +210,11 @@ def trees_in(pypackages: str | os.PathLike[str]) -> list[Tree]:
             platlib,
             abiflags=facts.abiflags,
         )
-        found.append(Tree("pep582", facts, scheme_for(project, facts, "pep582")))
+        found.append(Tree("pep582", facts, scheme_at(root, facts, "pep582")))
     for entry in _dirs(root):
         facts = facts_from_pdm_dir(entry.name)
         if facts is not None and (root / entry.name / "lib").is_dir():
-            found.append(Tree("pdm", facts, scheme_for(project, facts, "pdm")))
+            found.append(Tree("pdm", facts, scheme_at(root, facts, "pdm")))
     found.sort(key=lambda t: (t.facts.version, t.facts.freethreaded, t.layout), reverse=True)
     return found
 

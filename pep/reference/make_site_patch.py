@@ -33,6 +33,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pep582.step.slicer import SliceError, binds, body_of, closure, top_level_names, uses
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 STARTUP = ROOT / "converter" / "pep582" / "step" / "startup.py"
@@ -67,57 +69,6 @@ class GenerationError(Exception):
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def top_level_names(tree: ast.Module) -> set[str]:
-    """Every name a module binds at top level (or declares ``global`` in a function)."""
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Global):
-            names.update(node.names)
-    stack: list[ast.stmt] = list(tree.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).partition(".")[0] for a in node.names)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
-        elif isinstance(node, (ast.If, ast.Try, ast.For, ast.While, ast.With)):
-            for field in ("body", "orelse", "finalbody", "handlers"):
-                for child in getattr(node, field, []):
-                    stack.extend(child.body if isinstance(child, ast.ExceptHandler) else [child])
-    return names
-
-
-def _binds(node: ast.stmt) -> set[str]:
-    return top_level_names(ast.Module(body=[node], type_ignores=[]))
-
-
-def _uses(node: ast.stmt) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
-def _closure(statements: list[ast.stmt], entry: str) -> list[ast.stmt]:
-    """The statements ``entry`` needs, transitively, in source order."""
-    binders: dict[str, ast.stmt] = {}
-    for node in statements:
-        for name in _binds(node):
-            binders.setdefault(name, node)
-    if entry not in binders:
-        raise GenerationError(f"startup.py defines no {entry}()")
-    needed: list[ast.stmt] = []
-    todo = [binders[entry]]
-    while todo:
-        node = todo.pop()
-        if node in needed:
-            continue
-        needed.append(node)
-        todo.extend(binders[name] for name in _uses(node) if name in binders)
-    return [node for node in statements if node in needed]
 
 
 def _dequalify_site(lines: list[str | None], nodes: list[ast.stmt]) -> None:
@@ -166,18 +117,18 @@ def _start(node: ast.stmt, lines: list[str | None]) -> int:
 
 def step_block(startup_source: str, site_source: str) -> str:
     """The code inserted into site.py: what ``activate`` needs from startup.py."""
-    tree = ast.parse(startup_source)
     site_names = top_level_names(ast.parse(site_source))
-    body = list(tree.body)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:]  # the module docstring
-    imports = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    imports, code = body_of(startup_source)
+    body = [*imports, *code]
+    body.sort(key=lambda node: node.lineno)
     if any(isinstance(n, ast.ImportFrom) and n.module == "__future__" for n in imports):
         raise GenerationError("startup.py has a __future__ import, which site.py cannot take")
-    code = [n for n in body if n not in imports]
-    needed = _closure(code, ENTRY)
-    used = set().union(*(_uses(n) for n in needed))
-    clashes = sorted(set().union(*(_binds(n) for n in needed)) & site_names)
+    try:
+        needed = closure(code, [ENTRY])
+    except SliceError as exc:
+        raise GenerationError(str(exc)) from exc
+    used = set().union(*(uses(n) for n in needed))
+    clashes = sorted(set().union(*(binds(n) for n in needed)) & site_names)
     if clashes:
         raise GenerationError(f"site.py already defines {', '.join(clashes)}")
     lines: list[str | None] = list(startup_source.splitlines(keepends=True))
@@ -193,7 +144,7 @@ def step_block(startup_source: str, site_source: str) -> str:
         raise GenerationError(f"site.py has no {', '.join(missing)}")
     parts = [HEADER]
     for statement in imports:  # the imports site.py lacks, of the names the step uses
-        if (_binds(statement) & used) - site_names:
+        if (binds(statement) & used) - site_names:
             wanted = lines[statement.lineno - 1 : statement.end_lineno]
             parts.append("".join(filter(None, wanted)))
     previous: ast.stmt | None = None

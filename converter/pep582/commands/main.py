@@ -115,13 +115,9 @@ def _pypackages_for(argv0: str) -> Path:
 
 
 def _describe(python: Interpreter, argv0: str) -> dict[str, Any]:
-    import json
+    from pep582.interpreter import describe_step
 
-    from pep582.interpreter import run_python
-
-    out = run_python(python.executable, [os.fspath(LAUNCH), "describe", argv0], cwd=os.getcwd())
-    decision: dict[str, Any] = json.loads(out)
-    return decision
+    return describe_step(python.executable, argv0)
 
 
 def _verdict(decision: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ from pep582.install.localfiles import check_hashes
 from pep582.install.pip import fetch
 from pep582.install.resolver import IndexOptions, Request, Resolver, resolve
 from pep582.install.tomlfiles import tomllib
-from pep582.interpreter import Interpreter, target_environment
+from pep582.interpreter import Interpreter, named_by_scripts, target_environment
 from pep582.operations.run import Outcome, run
 from pep582.plan.executor import Progress
 from pep582.plan.model import Change, Operation, Plan
@@ -76,7 +76,7 @@ def _plan(
     """The plan that carries ``sources`` into the tree (``replaced``: keys of installed
     distributions of the same version that the sources replace, e.g. by an editable)."""
     planner = Planner(
-        operation, project, layout, existing, interpreter=str(interpreter.executable),
+        operation, project, layout, existing, interpreter=named_by_scripts(interpreter.executable),
         compile=compile,
     )  # fmt: skip
     planner.plan.changes.extend(kept)
@@ -390,7 +390,11 @@ def install(
 
     def preview() -> Plan:
         plan = Planner(
-            "install", project, layout, existing, interpreter=str(interpreter.executable)
+            "install",
+            project,
+            layout,
+            existing,
+            interpreter=named_by_scripts(interpreter.executable),
         ).plan
         plan.sources.append(origin)
         plan.changes.extend(kept)

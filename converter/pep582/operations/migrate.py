@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from pep582.errors import DestinationError, InterpreterError, SourceError
-from pep582.interpreter import find_python, outside_toolkit
+from pep582.interpreter import find_python, named_by_scripts, outside_toolkit
 from pep582.names import inside
 from pep582.operations.run import Outcome, run
 from pep582.plan.executor import Progress
@@ -21,9 +21,10 @@ from pep582.step.startup import DIRNAME
 
 
 def script_interpreter(python: str | None, sources: list[Source]) -> tuple[str, list[str]]:
-    """What console scripts will name, and warnings: ``--python`` (checked against every
-    source's version), else the base interpreter the source records, else ``pythonX.Y``
-    on PATH outside this toolkit's environment, else ``/usr/bin/env pythonX.Y``."""
+    """What console scripts will name (always a resolved path that passes the trust rule,
+    or ``/usr/bin/env``), and warnings: ``--python`` (checked against every source's
+    version), else the base interpreter the source records, else ``pythonX.Y`` on PATH
+    outside this toolkit's environment, else ``/usr/bin/env pythonX.Y``."""
     facts = [s.facts for s in sources]
     if python:
         interpreter = find_python(python)
@@ -33,7 +34,7 @@ def script_interpreter(python: str | None, sources: list[Source]) -> tuple[str, 
                     f"--python {python} is {interpreter.facts.describe()}, but "
                     f"{source.path} is for {source.facts.describe()}"
                 )
-        return str(interpreter.executable), []
+        return named_by_scripts(interpreter.executable), []
     for source in sources:
         if source.base_executable:
             return source.base_executable, []
@@ -41,7 +42,7 @@ def script_interpreter(python: str | None, sources: list[Source]) -> tuple[str, 
         return "", []
     if shutil.which(facts[0].command, path=outside_toolkit()):
         with contextlib.suppress(InterpreterError):  # asked, so a launcher is seen through
-            return str(find_python(facts[0].command).executable), []
+            return named_by_scripts(find_python(facts[0].command).executable), []
     fallback = f"/usr/bin/env {facts[0].command}"
     needs = any(d.entry_points for s in sources for d in s.distributions)
     warnings = (

@@ -12,21 +12,18 @@ import functools
 import json
 import os
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pep582.errors import InterpreterError, SourceError
-from pep582.interpreter import probe_facts_later
+from pep582.errors import SourceError
 from pep582.names import check_component
-from pep582.scheme import InterpreterFacts, Layout, scheme_for
+from pep582.scheme import InterpreterFacts, Layout, scheme_for, trees_in
 from pep582.sources.records import MAX_FILE, RecordEntry, read_record, read_regular, read_text
-from pep582.step.startup import DIRNAME, untrusted_path
+from pep582.step.startup import DIRNAME, trusted_real_path
 
-SITE_NAME = re.compile(r"^(?P<impl>[a-z]+?)(?P<major>\d+)\.(?P<minor>\d+)(?P<t>t?)$")
-PDM_NAME = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)(?P<t>t?)(?P<suffix>-32|-arm64)?$")
 VERSION = re.compile(r"^(\d+)\.(\d+)")
+VERSION_IN_NAME = re.compile(r"(\d+)\.(\d+)t?$")  # python3.12, pypy3.10, python3.13t
 VERSION_KEYS = ("version", "version_info", "python-version")
 # Files a venv tool puts in site-packages that belong to no distribution.
 SCAFFOLDING = frozenset({"_virtualenv.py", "_virtualenv.pth"})
@@ -140,64 +137,38 @@ def detect(path: Path) -> list[Source]:
     )
 
 
-def facts_from_site_name(name: str) -> InterpreterFacts | None:
-    """``python3.12`` → CPython 3.12, ``pypy3.10`` → PyPy 3.10, ``python3.13t`` → 3.13t."""
-    match = SITE_NAME.match(name)
-    if not match:
-        return None
-    return InterpreterFacts(
-        implementation="cpython" if match["impl"] == "python" else match["impl"],
-        version=(int(match["major"]), int(match["minor"])),
-        freethreaded=bool(match["t"]),
-    )
-
-
 def read_venv(venv: Path) -> Source:
     """Describe a POSIX virtual environment (venv, virtualenv, uv) and inventory it.
 
-    The layout facts come from the environment's files (site directory name, platlibdir,
-    pyvenv.cfg); its interpreter is started in the background to confirm them while the
-    inventory is read.
+    Everything comes from the environment's files (site directory name, platlibdir,
+    pyvenv.cfg): nothing the environment names is ever run, since whoever controls its
+    ``pyvenv.cfg`` chooses what its ``bin/python`` would run.
     """
     venv = Path(os.path.realpath(venv))
     config = read_pyvenv_cfg(venv / "pyvenv.cfg")
     if (venv / "Lib" / "site-packages").is_dir() and not (venv / "lib").is_dir():
         raise SourceError(f"{venv} is a Windows virtual environment; migrate it on Windows")
-    own_python = str(venv / "bin" / "python")
-    refused = untrusted_path(own_python)
-    confirm = None if refused else probe_facts_later(own_python)
-    # real paths: a venv's lib64 is often a link to lib; errors name the real file
-    sites = sorted({p.resolve() for p in venv.glob("lib*/*/site-packages") if p.is_dir()})
-    named = [(p, facts_from_site_name(p.parent.name)) for p in sites]
-    found = [(p, f) for p, f in named if f is not None]
-    if len(found) != 1:
-        listed = ", ".join(str(p.relative_to(venv)) for p in sites) or "none"
+    trees = [t for t in trees_in_prefix(venv)]
+    if len(trees) != 1:
+        listed = ", ".join(str(Path(d).relative_to(venv)) for t in trees for d in t[1]) or "none"
         raise SourceError(f"{venv}: expected one lib/pythonX.Y/site-packages, found {listed}")
-    site_dir, site_facts = found[0]
-    assert site_facts is not None
+    facts, site_dirs = trees[0]
+    site_dir = site_dirs[0]
     disagreements = []
     for key in VERSION_KEYS:  # venv, virtualenv and uv each write some of these
         match = VERSION.match(config.get(key, ""))
-        if match and (int(match[1]), int(match[2])) != site_facts.version:
+        if match and (int(match[1]), int(match[2])) != facts.version:
             disagreements.append(
                 f"pyvenv.cfg {key} says {config[key]}, {site_dir.relative_to(venv)} says "
-                f"{site_facts.version_tag}"
+                f"{facts.version_tag}"
             )
     cfg_impl = config.get("implementation", "").lower()
-    if cfg_impl and cfg_impl != site_facts.implementation:
+    if cfg_impl and cfg_impl != facts.implementation:
         disagreements.append(
-            f"pyvenv.cfg says {cfg_impl}, {site_dir.relative_to(venv)} says "
-            f"{site_facts.implementation}"
+            f"pyvenv.cfg says {cfg_impl}, {site_dir.relative_to(venv)} says {facts.implementation}"
         )
-    lib64 = venv / "lib64"
-    platlibdir = "lib64" if lib64.is_dir() and not lib64.is_symlink() else "lib"
-    facts = InterpreterFacts(
-        site_facts.implementation,
-        site_facts.version,
-        site_facts.freethreaded,
-        platlibdir,
-        abiflags="t" if site_facts.freethreaded else "",
-    )
+    if disagreements:
+        raise SourceError(f"{venv}: the environment's facts disagree: {'; '.join(disagreements)}")
     source = Source(
         kind="venv",
         path=venv,
@@ -210,32 +181,21 @@ def read_venv(venv: Path) -> Source:
         created=(venv / "pyvenv.cfg").stat().st_mtime,
     )
     source.distributions = inventory(site_dir)
-    try:
-        if confirm is None:
-            raise InterpreterError(f"not run: {refused}")
-        running = confirm()
-    except InterpreterError as exc:
-        source.notes.append(
-            f"the venv's interpreter was not asked ({exc}); its facts come from its files"
-        )
-    else:
-        if running.version_tag != facts.version_tag:
-            disagreements.append(
-                f"bin/python is {running.version_tag}, {site_dir.relative_to(venv)} says "
-                f"{facts.version_tag}"
-            )
-        if running.implementation != facts.implementation:
-            disagreements.append(
-                f"bin/python is {running.implementation}, site-packages says "
-                f"{facts.implementation}"
-            )
-        source.facts = running
-    if disagreements:
-        raise SourceError(f"{venv}: the environment's facts disagree: {'; '.join(disagreements)}")
     source.base_executable = base_executable(config, source.facts)
     if "virtualenv" not in config:
         source.seed_versions = ensurepip_versions(config.get("home"), source.facts)
     return source
+
+
+def trees_in_prefix(prefix: Path) -> list[tuple[InterpreterFacts, list[Path]]]:
+    """``(facts, [site directory])`` for each ``lib*/pythonX.Y/site-packages`` of an
+    installation prefix (a venv): the layout reader's naming, a real ``lib64`` (not a link
+    to ``lib``) giving the platlibdir."""
+    found = []
+    for tree in trees_in(prefix):
+        if tree.layout == "pep582":
+            found.append((tree.facts, [Path(d) for d in tree.scheme.site_dirs]))
+    return found
 
 
 def ensurepip_versions(home: str | None, facts: InterpreterFacts) -> dict[str, str] | None:
@@ -256,54 +216,34 @@ def ensurepip_versions(home: str | None, facts: InterpreterFacts) -> dict[str, s
 
 
 def base_executable(config: dict[str, str], facts: InterpreterFacts) -> str | None:
-    """The real interpreter behind a venv, from pyvenv.cfg, if it still exists."""
-    candidates = [config.get("executable"), config.get("base-executable")]
+    """The real interpreter behind a venv (pyvenv.cfg's ``home``, ``executable``,
+    ``base-executable``), as its resolved path, when it exists, is for the venv's Python
+    version and nobody but root or we could change it or anything on the way to it: the
+    only form in which a source may name what published scripts start."""
+    candidates = []
     home = config.get("home")
     if home:
         stem = facts.command.removesuffix(facts.version_tag)
         for name in (facts.command, f"{stem}{facts.version[0]}", stem):
             candidates.append(os.path.join(home, name))
+    candidates += [config.get("executable", ""), config.get("base-executable", "")]
     for candidate in candidates:
-        if candidate and usable_interpreter(candidate):
-            return candidate
+        found = usable_interpreter(candidate, facts) if candidate else None
+        if found:
+            return found
     return None
 
 
 def read_pypackages(root: Path) -> list[Source]:
     """Describe each interpreter version found in a ``__pypackages__`` (either layout)."""
     root = Path(os.path.realpath(root))
-    sources = []
-    for lib_dir in sorted(root.glob("lib/*/site-packages")):
-        facts = facts_from_site_name(lib_dir.parent.name)
-        if facts is None:
-            continue
-        platlib = [
-            d
-            for d in sorted(root.glob(f"*/{lib_dir.parent.name}/site-packages"))
-            if d.parent.parent.name != "lib"
-        ]
-        if platlib:
-            facts = InterpreterFacts(
-                facts.implementation,
-                facts.version,
-                facts.freethreaded,
-                platlib[0].parent.parent.name,
-            )
-        sources.append(_pypackages_source(root, facts, "pep582"))
-    for version_dir in sorted(root.iterdir()):
-        match = PDM_NAME.match(version_dir.name)
-        if match and (version_dir / "lib").is_dir() and not version_dir.is_symlink():
-            facts = InterpreterFacts(
-                version=(int(match["major"]), int(match["minor"])),
-                freethreaded=bool(match["t"]),
-                platform_suffix=match["suffix"] or "",
-            )
-            sources.append(_pypackages_source(root, facts, "pdm"))
+    sources = [_pypackages_source(root, tree.facts, tree.layout) for tree in trees_in(root)]
     if not sources:
         raise SourceError(
             f"{root} holds no lib/pythonX.Y/site-packages (PEP 582 layout) "
             "nor X.Y/lib (PDM draft layout)"
         )
+    sources.sort(key=lambda s: (s.layout != "pep582", s.facts.version_tag))
     return sources
 
 
@@ -341,26 +281,27 @@ def _recorded_interpreter(source: Source) -> str | None:
             continue
         match = _SHEBANG.match(first)
         if match:
-            executable = os.fsdecode(match.group(1))
-            if usable_interpreter(executable):
-                return executable
+            found = usable_interpreter(os.fsdecode(match.group(1)), source.facts)
+            if found:
+                return found
     return None
 
 
-def usable_interpreter(executable: str) -> bool:
-    """An executable file on disk that only root or we can change: the only kind we run,
-    or write into the scripts we publish, when we find it in a source rather than being
-    told by the user (``--python``)."""
-    return (
-        os.path.isfile(executable)
-        and os.access(executable, os.X_OK)
-        and untrusted_path(executable) is None
-    )
-
-
-def python_on_machine(facts: InterpreterFacts, path: str | None = None) -> str | None:
-    """``pythonX.Y`` (or ``pypyX.Y``) on PATH, if there is one."""
-    return shutil.which(facts.command, path=path)
+def usable_interpreter(executable: str, facts: InterpreterFacts | None = None) -> str | None:
+    """The resolved path of ``executable`` when it is an executable file that only root or
+    we could change (every directory and link on the way too) and, given ``facts``, whose
+    name does not say it is another Python version; else None. A program found in a
+    source (rather than named by the user with ``--python``) is run or named only so."""
+    if not os.path.isabs(executable):
+        return None
+    real, refused = trusted_real_path(executable)
+    if refused or not (os.path.isfile(real) and os.access(real, os.X_OK)):
+        return None
+    if facts is not None:
+        named = VERSION_IN_NAME.search(os.path.basename(real))
+        if named and (int(named[1]), int(named[2])) != facts.version:
+            return None
+    return real
 
 
 def inventory(site_dir: Path) -> list[Distribution]:

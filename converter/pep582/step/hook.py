@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import os
 import re
@@ -11,43 +10,35 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pep582 import proc
 from pep582.errors import DestinationError
-from pep582.interpreter import Interpreter, run_python
+from pep582.interpreter import Interpreter
 from pep582.step import startup
 
-MODULE_NAME = "_pep582_hook"  # the front door the .pth imports at every start
-STEP_NAME = "_pep582_step"  # startup.py itself, imported only when a __pypackages__ exists
+MODULE_NAME = startup.HOOK_NAME  # the module a .start entry point names (Python 3.15+)
+STEP_NAME = "_pep582_step"  # startup.py itself, imported only when a __pypackages__ may apply
 PTH_NAME = f"{MODULE_NAME}.pth"
-PTH_LINE = f"import {MODULE_NAME}; {MODULE_NAME}.activate()\n"
+START_NAME = f"{MODULE_NAME}.start"
+# The front door, one line: site runs lines of a .pth that start with "import" (to 3.17).
+PTH_LINE = f"import os, sys; {startup.FRONT_DOOR}\n"
+# PEP 829 (3.15+): a matching .start file makes site call this instead of the import line.
+START_LINE = f"{MODULE_NAME}:activate\n"
 _VERSION_LINE = re.compile(r'^HOOK_VERSION = "([^"]+)"$', re.MULTILINE)
-# What the front door needs of startup.py: the cheap first half of the step.
-_FRONT_NAMES = ("HOOK_VERSION", "DIRNAME", "ENV_VAR", "CWD_ARGV0", "disabled_by", "inherited",
-                "locate", "_is_zip", "applicable")  # fmt: skip
-_FRONT_HEAD = f'''"""PEP 582 startup hook (written by ``pep582 enable``; do not edit).
+_MODULE = f'''"""PEP 582 startup hook for Python 3.15+ (written by ``pep582 enable``; do not edit).
 
-The front door: decides cheaply whether a ``__pypackages__`` is there at all, and only
-then imports ``{STEP_NAME}`` (the toolkit's ``startup.py``) for the trust rule and the
-rest of the step. Its functions are copied from that same file.
+``{START_NAME}`` names :func:`activate`; it is the same front door as the import line
+of ``{PTH_NAME}``: does any ``__pypackages__`` candidate exist? Only then is
+``{STEP_NAME}`` (the toolkit's ``startup.py``) imported for the rest of the step.
 """
 
 import os
 import sys
 
-'''
-_FRONT_ACTIVATE = f'''
+HOOK_VERSION = "{startup.HOOK_VERSION}"
 
-def activate(argv0=None, export_tree=False):
-    """The ``.pth`` line calls this at every start; it never raises."""
-    try:
-        if argv0 is None:
-            argv0 = sys.argv[0] if sys.argv else ""
-        if applicable(argv0) is None:
-            return []
-        import {STEP_NAME}
-    except Exception as exc:  # pragma: no cover - never break startup
-        sys.stderr.write("pep582: startup step failed: %r\\n" % (exc,))
-        return []
-    return {STEP_NAME}.activate(argv0, export_tree)
+
+def activate():
+    return {startup.FRONT_DOOR}
 '''
 
 
@@ -57,19 +48,8 @@ def step_source() -> bytes:
 
 
 def hook_source() -> bytes:
-    """The bytes installed as ``_pep582_hook.py``: the parts of ``startup.py`` that the
-    first half of the step needs, cut from its text (so the rule stays written once)."""
-    text = step_source().decode("utf-8")
-    tree = ast.parse(text)
-    pieces = []
-    for node in tree.body:
-        names = [getattr(node, "name", None)]
-        names += [getattr(t, "id", None) for t in getattr(node, "targets", [])]
-        if any(name in _FRONT_NAMES for name in names):
-            segment = ast.get_source_segment(text, node)
-            assert segment is not None
-            pieces.append(segment)
-    return (_FRONT_HEAD + "\n\n\n".join(pieces) + "\n\n" + _FRONT_ACTIVATE).encode("utf-8")
+    """The bytes installed as ``_pep582_hook.py``: the front door as an entry point."""
+    return _MODULE.encode("utf-8")
 
 
 @dataclass
@@ -80,37 +60,55 @@ class HookState:
     module: Path | None = None
     step: Path | None = None
     pth: Path | None = None
+    start: Path | None = None
     bytecode: list[Path] = field(default_factory=list)
-    version: str | None = None
-    current: bool = False  # both modules are what this toolkit would write
+    version: str | None = None  # HOOK_VERSION of the installed step
+    current: bool = False  # every file is what this toolkit would write
 
     @property
     def installed(self) -> bool:
-        return self.module is not None and self.pth is not None
+        return self.step is not None and self.pth is not None
 
     def files(self) -> list[Path]:
-        return [p for p in (self.pth, self.module, self.step, *self.bytecode) if p is not None]
+        """Every file of the hook, the ones that start it first (removal order)."""
+        found = (self.pth, self.start, self.module, self.step, *self.bytecode)
+        return [p for p in found if p is not None]
+
+
+def _expected() -> dict[str, bytes]:
+    return {
+        PTH_NAME: PTH_LINE.encode(),
+        START_NAME: START_LINE.encode(),
+        f"{MODULE_NAME}.py": hook_source(),
+        f"{STEP_NAME}.py": step_source(),
+    }
 
 
 def inspect_site_dir(site_dir: Path) -> HookState:
     """Read which hook files ``site_dir`` holds, without importing anything."""
     state = HookState(site_dir)
-    module = site_dir / f"{MODULE_NAME}.py"
-    step = site_dir / f"{STEP_NAME}.py"
-    pth = site_dir / PTH_NAME
-    if module.is_file():
-        state.module = module
-        text = module.read_bytes()
-        found = _VERSION_LINE.search(text.decode("utf-8", "replace"))
+    current = True
+    for name, wanted in _expected().items():
+        path = site_dir / name
+        if not path.is_file():
+            current = False
+            continue
+        data = path.read_bytes()
+        current = current and data == wanted
+        if name == PTH_NAME:
+            state.pth = path
+        elif name == START_NAME:
+            state.start = path
+        elif name == f"{MODULE_NAME}.py":
+            state.module = path
+        else:
+            state.step = path
+            found = _VERSION_LINE.search(data.decode("utf-8", "replace"))
+            state.version = found.group(1) if found else None
+    if state.step is None and state.module is not None:  # a hook from before version 3
+        found = _VERSION_LINE.search(state.module.read_text("utf-8", "replace"))
         state.version = found.group(1) if found else None
-        state.current = text == hook_source()
-    if step.is_file():
-        state.step = step
-        state.current = state.current and step.read_bytes() == step_source()
-    else:
-        state.current = False
-    if pth.is_file():
-        state.pth = pth
+    state.current = current
     cache = site_dir / "__pycache__"
     if cache.is_dir():
         state.bytecode = sorted(
@@ -166,27 +164,33 @@ def enable(interpreter: Interpreter, user: bool = False) -> tuple[HookState, boo
         raise DestinationError(f"{site_dir} does not exist")
     _check_writable(site_dir)
     before = inspect_site_dir(site_dir)
-    pth_ok = before.pth is not None and before.pth.read_text() == PTH_LINE
-    if before.current and pth_ok and before.bytecode:
+    if before.current and before.bytecode:
         return before, False
     module = site_dir / f"{MODULE_NAME}.py"
     step = site_dir / f"{STEP_NAME}.py"
-    # The step, then the front door, then the .pth that imports it: a start in between
-    # sees no hook or a complete one.
+    # The step and the entry-point module, compiled, then the files that start them: a
+    # start in between sees no hook or a complete one.
     _write_atomic(step, step_source())
     _write_atomic(module, hook_source())
     for stale in before.bytecode:
         stale.unlink()
-    run_python(
-        interpreter.executable,
+    compiled = proc.run(
         [
+            interpreter.executable,
             "-c",
             "import py_compile, sys\n"
             "for path in sys.argv[1:]: py_compile.compile(path, doraise=True)",
             os.fspath(step),
             os.fspath(module),
         ],
+        python=True,
+        what="interpreter",
+        timeout=proc.PROBE_TIMEOUT,
     )
+    if compiled.returncode != 0:
+        last = (compiled.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DestinationError(f"{interpreter.executable} could not compile the hook: {last}")
+    _write_atomic(site_dir / START_NAME, START_LINE.encode())
     _write_atomic(site_dir / PTH_NAME, PTH_LINE.encode())
     return inspect_site_dir(site_dir), True
 

@@ -18,53 +18,16 @@ import zlib
 from pathlib import Path
 
 from pep582.step import startup
-
-# What a wrapper needs of startup.py: everything but deciding *which* directory applies
-# (the wrapper knows: its own) and the startup entry point.
-_NOT_EMBEDDED = frozenset(
-    {
-        "locate",
-        "_is_zip",
-        "Decision",
-        "describe",
-        "activate",
-        "_step",
-        "_done",
-        "startup_files",
-        "untrusted_path",
-    }
-)
+from pep582.step.slicer import cut
 
 
 @functools.cache
 def embedded_step() -> str:
-    """startup.py's source minus docstrings and the parts a wrapper does not use.
-
-    Lines are cut from the original text (not regenerated from the syntax tree), so the
-    code stays valid for every interpreter startup.py supports.
-    """
+    """What a wrapper carries of startup.py: the closure of the functions the wrapper's
+    code calls on the step module (cut by the one slicer, docstrings and comments out)."""
     source = Path(startup.__file__).read_text(encoding="utf-8")
-    tree = ast.parse(source)
-    drop: set[int] = set()
-
-    def cut(node: ast.stmt) -> None:
-        drop.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
-
-    for node in tree.body:
-        name = getattr(node, "name", None)
-        targets = [getattr(t, "id", None) for t in getattr(node, "targets", [])]
-        target = getattr(getattr(node, "target", None), "id", None)
-        if name in _NOT_EMBEDDED or target in _NOT_EMBEDDED or _NOT_EMBEDDED & set(targets):
-            cut(node)
-        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            cut(node)  # the module docstring
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and len(node.body) > 1:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                cut(first)
-    lines = source.splitlines()
-    kept = [line for number, line in enumerate(lines, start=1) if number not in drop]
-    return "\n".join(line for line in kept if line.strip() and not line.lstrip().startswith("#"))
+    called = set(re.findall(r"\bstep\.([A-Za-z_]\w*)", _PREPARE))
+    return cut(source, sorted(name for name in called if not name.startswith("__")))
 
 
 _PREPARE = """\
@@ -98,17 +61,17 @@ def _pep582_prepare(code):  # written by pep582-toolkit: use this __pypackages__
         step.warn("%s holds nothing for Python %d.%d" % ((root,) + sys.version_info[:2]))
         return
     also = (os.path.dirname(script), script)
-    resolved, refused = step.judge(root, present, None, also)
+    real, resolved, refused = step.judged(root, present, None, also)
     exportable = refused is None
     if refused:  # the script's owner may own the tree (not for the children, though)
-        resolved, refused = step.judge(root, present, script, also)
+        real, resolved, refused = step.judged(root, present, script, also)
     if refused:
         step.warn("ignoring %s: %s" % (root, refused))
         step.purge(root)
         return
     step.add_site_dirs(resolved)
     if exportable:
-        step.export(root)
+        step.export(real)
 
 
 _pep582_prepare({code!r})

@@ -1,27 +1,49 @@
 """The PEP 582 startup step: put the applicable ``__pypackages__`` on ``sys.path``.
 
 This module is the reference implementation of the PEP's rules, and their only home: the
-layout, which directory applies, the trust rule, and the placement on ``sys.path``. It
-imports only the standard library and nothing else from ``pep582``, so ``pep582 enable``
-can copy it into any interpreter (CPython or PyPy, 3.9+) as ``_pep582_step.py``, beside a
-small ``_pep582_hook.py`` cut from it (the cheap first half, :func:`applicable`) and a
-one-line ``_pep582_hook.pth``; console-script wrappers and the ``site.py`` patch embed its
-functions verbatim.
+layout, which directory applies, when the step is off, the trust rule, the placement on
+``sys.path`` and what children inherit. It imports only the standard library and nothing
+else from ``pep582``, so ``pep582 enable`` can copy it into any interpreter (CPython or
+PyPy, 3.9+) as ``_pep582_step.py``; the one-line ``.pth`` (and, for 3.15+, the ``.start``
+entry point) that imports it only when a candidate directory exists is :data:`FRONT_DOOR`;
+console-script wrappers and the ``site.py`` patch embed the functions they need, cut from
+this file by ``pep582.step.slicer``.
 """
 
 import os
 import sys
 
-HOOK_VERSION = "2"
+HOOK_VERSION = "3"
 DIRNAME = "__pypackages__"
-# Names a __pypackages__ for a process and its children (pep582 run, console scripts).
+# Names a __pypackages__ for a process and its children (set when a tree is activated).
 ENV_VAR = "PYTHONPYPACKAGES"
+# Switches the step off for a user (non-empty), like -X nopypackages.
+OFF_VAR = "PYTHONNOPYPACKAGES"
+OFF_XOPTION = "nopypackages"
+# The pyvenv.cfg key by which a virtual environment opts in to the step.
+VENV_KEY = "include-local-packages"
+HOOK_NAME = "_pep582_hook"  # the .pth/.start name pep582 enable writes into site-packages
 # sys.argv[0] while site runs, for the invocations whose __pypackages__ is the cwd's.
 CWD_ARGV0 = ("", "-", "-c", "-m")
-# How implementations spell themselves in scheme paths (POSIX lower-cases these).
-IMPLEMENTATION_NAMES = {"cpython": "Python", "pypy": "PyPy", "graalpy": "GraalPy"}
 # Files a site directory runs at startup besides its .pth files.
 CUSTOMIZE = ("sitecustomize", "usercustomize")
+MAX_LINKS = 40  # links followed while resolving one path, as the kernel's limit
+
+# The cheap first half of the step as one expression over ``os`` and ``sys``: is there
+# any directory the step could use? It never says no when the step would say yes (a test
+# runs every rule case through both); only then is the step imported. pep582 enable
+# writes it as the import line of _pep582_hook.pth and as the body of the
+# _pep582_hook:activate entry point a .start file names (Python 3.15+, PEP 829).
+FRONT_DOOR = (
+    '(lambda a: sys.flags.no_site or sys.flags.isolated or getattr(sys.flags, "safe_path", 0)'
+    ' or not (os.environ.get("PYTHONPYPACKAGES") or os.path.isdir(os.path.join("" if a in'
+    ' ("", "-", "-c", "-m") else a if os.path.isdir(a) else'
+    ' os.path.dirname(os.path.realpath(a)), "__pypackages__"))) or'
+    ' __import__("_pep582_step").activate(a))(sys.argv[0] if sys.argv else "")'
+)
+
+
+# -- the layout ------------------------------------------------------------------------------
 
 
 def scheme_paths(
@@ -39,14 +61,16 @@ def scheme_paths(
 
     POSIX: ``posix_prefix`` with ``base = platbase = installed_base = base``. Windows: the
     ``nt_user`` shape, version-specific (``platform_suffix`` is ``-32`` or ``-arm64`` as in
-    ``sys.winver``). The keys are sysconfig's: purelib, platlib, scripts, include, data.
+    ``sys.winver``). Only PyPy names its directories after itself (``pypy3.10``); every
+    other implementation uses ``python3.X``/``Python3XX``, as its sysconfig does. The keys
+    are sysconfig's: purelib, platlib, scripts, include, data.
 
     >>> scheme_paths("/p/__pypackages__", implementation="cpython", version=(3, 12))["purelib"]
     '/p/__pypackages__/lib/python3.12/site-packages'
     """
     major, minor = version
     thread = "t" if freethreaded else ""
-    name = IMPLEMENTATION_NAMES.get(implementation, implementation.capitalize())
+    name = "PyPy" if implementation == "pypy" else "Python"
     if os_name == "nt":
         root = f"{base}\\{name}{major}{minor}{thread}{platform_suffix}"
         site_dir = f"{root}\\site-packages"
@@ -88,10 +112,40 @@ def running_scheme(base: str) -> "dict[str, str]":
     )
 
 
+# -- when the step is off ------------------------------------------------------------------------
+
+
+def venv_opts_in(prefix: "str | None" = None) -> bool:
+    """Whether the virtual environment at ``prefix`` (default: the running one) opts in to
+    the step: ``include-local-packages = true`` in its ``pyvenv.cfg``, or this step's hook
+    installed into its own site-packages (``pep582 enable`` for that environment)."""
+    prefix = sys.prefix if prefix is None else prefix
+    try:
+        with open(os.path.join(prefix, "pyvenv.cfg"), encoding="utf-8") as handle:
+            for line in handle:
+                key, sep, value = line.partition("=")
+                if sep and key.strip().lower() == VENV_KEY:
+                    return value.strip().lower() == "true"
+    except (OSError, UnicodeDecodeError):
+        pass
+    import site
+
+    return any(
+        os.path.isfile(os.path.join(directory, HOOK_NAME + ".pth"))
+        for directory in site.getsitepackages([prefix])
+    )
+
+
 def disabled_by(flags: object = None, environ: object = None) -> "str | None":
-    """Say which interpreter mode switches the step off, or None when it applies."""
+    """Say what switches the step off for this process, or None when it applies.
+
+    ``-S``, ``-I``, ``-P``/``PYTHONSAFEPATH``; the user's switch (``PYTHONNOPYPACKAGES``,
+    ``-X nopypackages``); a virtual environment that does not opt in; Windows, where this
+    reference implementation does not implement the trust rule.
+    """
     flags = sys.flags if flags is None else flags
     env = os.environ if environ is None else environ
+    ignore_env = getattr(flags, "ignore_environment", 0)
     if getattr(flags, "no_site", 0):
         return "site is disabled (-S)"
     if getattr(flags, "isolated", 0):
@@ -99,20 +153,25 @@ def disabled_by(flags: object = None, environ: object = None) -> "str | None":
     if getattr(flags, "safe_path", False):
         return "safe-path mode (-P or PYTHONSAFEPATH)"
     # Before 3.11 the interpreter ignores PYTHONSAFEPATH; the step still honours it.
-    if (
-        not hasattr(flags, "safe_path")
-        and not getattr(flags, "ignore_environment", 0)
-        and env.get("PYTHONSAFEPATH")  # type: ignore[attr-defined]
-    ):
+    if not hasattr(flags, "safe_path") and not ignore_env and env.get("PYTHONSAFEPATH"):  # type: ignore[attr-defined]
         return "safe-path mode (PYTHONSAFEPATH)"
+    if OFF_XOPTION in getattr(sys, "_xoptions", {}):
+        return f"switched off (-X {OFF_XOPTION})"
+    if not ignore_env and env.get(OFF_VAR):  # type: ignore[attr-defined]
+        return f"switched off ({OFF_VAR})"
+    if os.name == "nt":
+        return "the trust rule is not implemented on Windows in this reference implementation"
+    if sys.prefix != getattr(sys, "base_prefix", sys.prefix) and not venv_opts_in():
+        return (
+            f"a virtual environment ({sys.prefix}) that does not opt in "
+            f"({VENV_KEY} = true in its pyvenv.cfg)"
+        )
     return None
 
 
 def inherited(flags: object = None, environ: object = None) -> "str | None":
-    """The ``__pypackages__`` a parent process named in ``PYTHONPYPACKAGES``, if honoured.
-
-    Like every ``PYTHON*`` variable it is ignored under ``-E`` (and ``-I``).
-    """
+    """The ``__pypackages__`` a parent process named in ``PYTHONPYPACKAGES``, if honoured
+    (an absolute path; ignored under ``-E`` and ``-I``, like every ``PYTHON*`` variable)."""
     flags = sys.flags if flags is None else flags
     env = os.environ if environ is None else environ
     if getattr(flags, "ignore_environment", 0):
@@ -121,13 +180,17 @@ def inherited(flags: object = None, environ: object = None) -> "str | None":
     return value if value and os.path.isabs(value) else None
 
 
+# -- which directory applies ---------------------------------------------------------------------
+
+
 def locate(argv0: str, cwd: "str | None" = None) -> "tuple[str | None, str | None]":
     """Return ``(__pypackages__ path, script path)`` for an invocation, or ``(None, None)``.
 
-    ``argv0`` is ``sys.argv[0]`` as it is while ``site`` runs: ``''`` (REPL, stdin),
-    ``'-'`` (script from stdin), ``'-c'``, ``'-m'``, or the script, directory or zip
-    argument. The path returned need not exist. The script path is the real path of the
-    file being run (a directory's ``__main__.py``), whose owner the trust rule accepts.
+    ``argv0`` is ``sys.argv[0]`` as it is while ``site`` runs: ``''`` (REPL, stdin, an
+    embedding application), ``'-'`` (script from stdin), ``'-c'``, ``'-m'``, or the
+    script, directory or zip argument. The path returned need not exist. The script path
+    is the real path of the file being run (a directory's ``__main__.py``), whose owner
+    the trust rule accepts.
     """
     if argv0 in CWD_ARGV0:
         try:
@@ -158,6 +221,8 @@ def _is_zip(path: str) -> bool:
     return True
 
 
+# -- the trust rule -----------------------------------------------------------------------------
+
 # POSIX ACL entry tags and the write permission bit (linux/posix_acl_xattr.h).
 _ACL_USER, _ACL_GROUP_OBJ, _ACL_GROUP, _ACL_MASK, _ACL_WRITE = 0x02, 0x04, 0x08, 0x10, 0x02
 
@@ -183,7 +248,8 @@ _sole: "dict[int, int | None]" = {}
 
 def _sole_member(gid: int) -> "int | None":
     """The uid of group ``gid``'s only member (by primary group or membership list), or
-    None when it has none or several: a private group, as OpenSSH StrictModes tests."""
+    None when it has none or several, or when its members cannot be listed: a private
+    group, as OpenSSH StrictModes tests."""
     if gid not in _sole:
         found = None
         try:
@@ -248,46 +314,18 @@ def foreign_writers(
     return None
 
 
-def _chain(path: str) -> "list[str]":
-    """``path`` and every directory above it, from the filesystem root down."""
-    chain = [path]
-    while True:
-        parent = os.path.dirname(path)
-        if parent == path:
-            return chain[::-1]
-        chain.append(parent)
-        path = parent
-
-
-def _inside(pypackages: str, candidates: "list[str]") -> "set[str]":
-    """The real path of every directory from ``__pypackages__`` down to each candidate:
-    what the tree is made of, wherever links lead (none of it may be shared)."""
-    base = os.path.abspath(pypackages)
-    steps = {os.path.realpath(base)}
-    for candidate in candidates:
-        relative = os.path.relpath(os.path.abspath(candidate), base)
-        here = base
-        for part in relative.split(os.sep):
-            if part not in ("", os.curdir):
-                here = os.path.join(here, part)
-                steps.add(os.path.realpath(here))
-    return steps
-
-
 class _Verdict(Exception):
     """Why a tree is refused (raised inside judge, returned as text)."""
 
 
-def _judge(path: str, allowed: "set[int]", script: "str | None", sticky_ok: bool) -> None:
-    """One path by the owner/write rule; ``path`` is resolved, so never a link."""
+def _judge(path: str, info: "os.stat_result", allowed: "set[int]", sticky_ok: bool) -> None:
+    """One entry by the owner/write rule (``info`` is its lstat)."""
     import stat
 
-    info = os.lstat(path)
-    if stat.S_ISLNK(info.st_mode):
-        raise _Verdict(f"{path} changed while being checked (it is a link now)")
     if info.st_uid not in allowed:
-        owners = "you, root or the script's owner" if script else "you or root"
-        raise _Verdict(f"{path} is owned by {_name_of(info.st_uid)}, not by {owners}")
+        raise _Verdict(f"{path} is owned by {_name_of(info.st_uid)}, not by {_owners(allowed)}")
+    if stat.S_ISLNK(info.st_mode):
+        return  # a link's own mode means nothing; its directory and owner are what count
     writers = foreign_writers(path, info, allowed)
     if writers and not sticky_ok:
         raise _Verdict(f"{path} is writable by {writers}")
@@ -295,30 +333,85 @@ def _judge(path: str, allowed: "set[int]", script: "str | None", sticky_ok: bool
         raise _Verdict(f"{path} is writable by {writers} and has no sticky bit")
 
 
-def _judge_named(path: str, allowed: "set[int]", script: "str | None", what: str) -> None:
-    """A place the tree points at (a ``.pth`` line, a link): its real path and everything
-    above it by the owner rule; the place itself, or when it does not exist yet the
-    nearest directory that does, writable by nobody else (no one may create it)."""
-    real = os.path.realpath(path)
-    while not os.path.lexists(real):
-        parent = os.path.dirname(real)
-        if parent == real:
-            return
-        real = parent
-    chain = _chain(real)
+def _owners(allowed: "set[int]") -> str:
+    others = sorted(allowed - {0, os.geteuid()})
+    return "you or root" + "".join(f" or {_name_of(uid)}" for uid in others)
+
+
+def _resolve(
+    here: str, parts: "list[str]", allowed: "set[int]", strict_from: int, links: "list[int]"
+) -> str:
+    """The real path of ``here`` (a real directory already judged) joined with ``parts``,
+    resolved once, component by component, judging everything met on the way: each
+    directory passed (one writable by others is accepted, with the sticky bit, only for
+    components before index ``strict_from``), each link (it must belong to an allowed
+    user; its target is resolved the same way, the target's last component as strictly as
+    the link itself). A component that does not exist ends the walk: the path so far
+    plus the rest is returned, unjudged past that point."""
+    import stat
+
+    for index, name in enumerate(parts):
+        if name in ("", os.curdir):
+            continue
+        if name == os.pardir:
+            here = os.path.dirname(here)
+            continue
+        candidate = os.path.join(here, name)
+        try:
+            info = os.lstat(candidate)
+        except FileNotFoundError:
+            return os.path.join(candidate, *parts[index + 1 :])
+        sticky_ok = index < strict_from
+        _judge(candidate, info, allowed, sticky_ok)
+        if not stat.S_ISLNK(info.st_mode):
+            here = candidate
+            continue
+        links[0] += 1
+        if links[0] > MAX_LINKS:
+            raise _Verdict(f"{candidate}: too many levels of links")
+        target = os.readlink(candidate)
+        start = here
+        if os.path.isabs(target):
+            start = _root(allowed)
+        steps = _parts(target)
+        here = _resolve(start, steps, allowed, len(steps) if sticky_ok else len(steps) - 1, links)
+    return here
+
+
+def _parts(path: str) -> "list[str]":
+    return [p for p in path.split(os.sep) if p]
+
+
+def _root(allowed: "set[int]") -> str:
+    _judge(os.sep, os.lstat(os.sep), allowed, True)
+    return os.sep
+
+
+def _resolve_path(path: str, allowed: "set[int]", strict_last: bool) -> str:
+    """:func:`_resolve` of an absolute path from the filesystem root; with
+    ``strict_last`` its last component is judged strictly, the rest leniently."""
+    steps = _parts(os.path.abspath(path))
+    return _resolve(_root(allowed), steps, allowed, len(steps) - strict_last, [0])
+
+
+def _judge_named(path: str, allowed: "set[int]", what: str) -> None:
+    """A place the tree points at (a ``.pth`` line, a link): resolved and judged like the
+    tree; when it does not exist yet, the nearest directory that does must be writable by
+    nobody else (no one may create it)."""
     try:
-        for directory in chain[:-1]:
-            _judge(directory, allowed, script, True)
-        _judge(real, allowed, script, False)
+        real = _resolve_path(path, allowed, True)
+        while not os.path.lexists(real):
+            real = os.path.dirname(real)
+        _judge(real, os.lstat(real), allowed, False)
     except _Verdict as verdict:
-        raise _Verdict(f"{what} leads to {real}: {verdict}") from None
+        raise _Verdict(f"{what} leads to {verdict}") from None
 
 
-def _judge_site_entries(site_dir: str, allowed: "set[int]", script: "str | None") -> None:
-    """Everything one level inside a site directory (modules, packages, ``.pth`` files,
-    ``__pycache__`` and what it holds, ``sitecustomize``/``usercustomize`` whole), by the
-    owner/write rule; the places ``.pth`` lines and links name, by :func:`_judge_named`.
-    Deeper files are ``pep582 audit``'s job."""
+def _judge_site_entries(site_dir: str, allowed: "set[int]") -> None:
+    """Everything one level inside a site directory (modules, packages, ``.pth`` and
+    ``.start`` files, ``__pycache__`` and what it holds, ``sitecustomize``/
+    ``usercustomize`` whole), by the owner/write rule; the places ``.pth`` lines and
+    links name, by :func:`_judge_named`. Deeper files are ``pep582 audit``'s job."""
     import stat
 
     pending = [site_dir]
@@ -330,16 +423,17 @@ def _judge_site_entries(site_dir: str, allowed: "set[int]", script: "str | None"
                 info = entry.stat(follow_symlinks=False)
                 path = entry.path
                 if stat.S_ISLNK(info.st_mode):
-                    _judge_named(path, allowed, script, path)
+                    _judge(path, info, allowed, False)
+                    _judge_named(path, allowed, path)
                     continue
                 if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
                     # a FIFO named x.pth would stop site (and us) reading it forever
                     raise _Verdict(f"{path} is not a regular file or directory")
                 if info.st_uid not in allowed or info.st_mode & 0o022:
-                    _judge(path, allowed, script, False)
+                    _judge(path, info, allowed, False)
                 if not first or not stat.S_ISDIR(info.st_mode):
                     if first and entry.name.endswith(".pth"):
-                        _judge_pth(path, site_dir, allowed, script)
+                        _judge_pth(path, site_dir, allowed)
                     continue
                 if entry.name == "__pycache__" or entry.name.partition(".")[0] in CUSTOMIZE:
                     pending.append(path)
@@ -347,101 +441,123 @@ def _judge_site_entries(site_dir: str, allowed: "set[int]", script: "str | None"
 
 
 def startup_files(site_dir: str) -> "list[str]":
-    """The files of ``site_dir`` that run at startup: ``.pth`` files and top-level
-    ``sitecustomize``/``usercustomize`` modules or packages (for reports; :func:`judge`
-    checks every entry of the directory)."""
+    """The files of ``site_dir`` that run at startup: ``.pth`` and ``.start`` files and
+    top-level ``sitecustomize``/``usercustomize`` modules or packages (for reports;
+    :func:`judge` checks every entry of the directory)."""
     return sorted(
         os.path.join(site_dir, name)
         for name in os.listdir(site_dir)
-        if name.endswith(".pth") or name.partition(".")[0] in CUSTOMIZE
+        if name.endswith((".pth", ".start")) or name.partition(".")[0] in CUSTOMIZE
     )
 
 
-def _judge_pth(path: str, site_dir: str, allowed: "set[int]", script: "str | None") -> None:
+def _judge_pth(path: str, site_dir: str, allowed: "set[int]") -> None:
     try:
         with open(path, "rb") as handle:
             lines = handle.read().decode("utf-8", "replace").splitlines()
     except OSError:
         return
     for number, line in enumerate(lines, start=1):
-        line = line.rstrip()
+        line = line.strip()
         if line and not line.startswith(("#", "import ", "import\t")):
-            _judge_named(os.path.join(site_dir, line), allowed, script, f"{path}:{number}")
+            _judge_named(os.path.join(site_dir, line), allowed, f"{path}:{number}")
+
+
+def _judge_tree(
+    pypackages: str,
+    candidates: "list[str]",
+    owner: "str | None",
+    also: "list[str] | tuple[str, ...]",
+) -> "tuple[str, list[str]]":
+    """:func:`judge`'s work: ``(the resolved __pypackages__, resolved site directories)``
+    or a :class:`_Verdict`/OSError."""
+    allowed = {0, os.geteuid()}
+    if owner and os.path.exists(owner):
+        allowed.add(os.stat(owner).st_uid)
+    holder, name = os.path.split(os.path.abspath(pypackages))
+    real_holder = _resolve_path(holder, allowed, False)
+    if not (candidates or also):
+        return os.path.join(real_holder, name), []
+    real_base = _resolve(real_holder, [name], allowed, 0, [0])
+    _judge(real_base, os.lstat(real_base), allowed, False)
+    resolved: list[str] = []
+    for candidate in candidates:
+        relative = os.path.relpath(os.path.abspath(candidate), os.path.abspath(pypackages))
+        here = real_base
+        for part in _parts(relative):  # each part strictly, wherever links lead
+            here = _resolve(here, [part], allowed, 0, [0])
+        if here not in resolved and os.path.isdir(here):
+            resolved.append(here)
+    for extra in also:
+        _resolve_path(extra, allowed, True)
+    for site_dir in resolved:
+        _judge_site_entries(site_dir, allowed)
+    return real_base, resolved
 
 
 def judge(
     pypackages: str,
     candidates: "list[str]",
-    script: "str | None" = None,
+    owner: "str | None" = None,
     also: "list[str] | tuple[str, ...]" = (),
 ) -> "tuple[list[str], str | None]":
     """Apply the trust rule; return ``(resolved site directories, None)`` or ``([], why)``.
 
-    The ``__pypackages__`` path and the ``candidates`` (its purelib and platlib) are
-    resolved once; what is judged, and what goes on ``sys.path``, are the resolved paths,
-    so swapping a link later changes nothing. Every directory from the filesystem root
-    down to the directory holding ``__pypackages__`` and down to each site directory must
-    be owned by root, the effective user or the script's owner, and be writable by nobody
-    else (other-write; group-write unless the group's only member is one of those users;
-    ACL grants). A directory writable by others is accepted only with the sticky bit and
-    only above the tree: never ``__pypackages__`` or anything reached from it down to a
-    site directory, wherever links lead. Every entry one level inside a site directory
-    (``.pth`` files, ``sitecustomize``, modules, packages, ``__pycache__``) passes the same
-    owner/write rule, and so do the places ``.pth`` lines and links there name. ``also``:
-    more paths of the tree to judge, never activated (a console script and its folder).
-    With no candidates, only the holder's chain is judged (the converter asks that before
-    it builds a tree). Nothing is checked on Windows (the PEP states the rule in
-    owner/DACL terms).
+    Each path is resolved once, walking it component by component from the filesystem
+    root, and everything met is judged on the way (see :func:`_resolve`); the resolved
+    strings are what goes on ``sys.path``, so swapping a link later changes nothing.
+    Every directory from the root down to the directory holding ``__pypackages__`` and
+    down to each site directory must be owned by root, the effective user or the owner of
+    ``owner`` (the script being run, or the current directory for ``-c``/``-m``/the
+    prompt), and be writable by nobody else (other-write; group-write unless the group's
+    only member is one of those users; ACL grants); every link met must belong to one of
+    them. A directory writable by others is accepted only with the sticky bit and only
+    above the tree: never ``__pypackages__`` or anything reached from it down to a site
+    directory, wherever links lead. Every entry one level inside a site directory passes
+    the same owner/write rule, and so do the places ``.pth`` lines and links there name.
+    ``also``: more paths of the tree to judge strictly, never activated (a console script
+    and its folder). With no candidates, only the holder's chain is judged.
     """
-    resolved: list[str] = []
-    for candidate in candidates:
-        real = os.path.realpath(candidate)
-        if real not in resolved and os.path.isdir(real):
-            resolved.append(real)
-    if os.name == "nt":
-        return resolved, None
+    return judged(pypackages, candidates, owner, also)[1:]
+
+
+def judged(
+    pypackages: str,
+    candidates: "list[str]",
+    owner: "str | None" = None,
+    also: "list[str] | tuple[str, ...]" = (),
+) -> "tuple[str, list[str], str | None]":
+    """:func:`judge`, with the resolved ``__pypackages__`` first ("" when refused): what a
+    caller that also exports the tree to children needs."""
     try:
-        allowed = {0, os.geteuid()}
-        if script and os.path.exists(script):
-            allowed.add(os.stat(script).st_uid)
-        holder = os.path.realpath(os.path.dirname(os.path.abspath(pypackages)))
-        present = [c for c in candidates if os.path.isdir(c)]
-        inside = _inside(pypackages, present) if present else set()
-        inside.update(os.path.realpath(p) for p in also)
-        lenient: dict[str, bool] = dict.fromkeys(_chain(holder), True)
-        for path in inside:
-            for directory in _chain(path):
-                lenient[directory] = lenient.get(directory, True) and directory not in inside
-        for path, sticky_ok in sorted(lenient.items(), key=lambda item: item[1]):
-            _judge(path, allowed, script, sticky_ok)  # strict ones first
-        for site_dir in resolved:
-            _judge_site_entries(site_dir, allowed, script)
+        root, resolved = _judge_tree(pypackages, candidates, owner, also)
     except _Verdict as verdict:
-        return [], str(verdict)
+        return "", [], str(verdict)
     except OSError as exc:
-        return [], f"cannot inspect it ({exc.strerror}: {exc.filename})"
-    return resolved, None
+        return "", [], f"cannot inspect it ({exc.strerror}: {exc.filename})"
+    return root, resolved, None
+
+
+def trusted_real_path(path: str) -> "tuple[str, str | None]":
+    """``(real path, None)`` when nobody but root or the effective user could change what
+    the file or directory ``path`` is — every directory and link met while resolving it,
+    and the result, pass the owner/write rule (a sticky directory above is fine) — else
+    ``("", why)``. The converter asks this before it runs or names a program."""
+    allowed = {0, os.geteuid()}
+    try:
+        real = _resolve_path(path, allowed, True)
+        _judge(real, os.lstat(real), allowed, False)
+    except _Verdict as verdict:
+        return "", str(verdict)
+    except OSError as exc:
+        return "", f"cannot inspect it ({exc.strerror}: {exc.filename})"
+    return real, None
 
 
 def untrusted_path(path: str) -> "str | None":
-    """Why the file or directory ``path`` (its real path) could be changed by a user other
-    than root or the effective user, or None when it cannot: the path itself, and every
-    directory above it, by the owner/write rule (a sticky directory above is fine). The
-    converter asks this before it runs or names an interpreter it found on disk."""
-    if os.name == "nt":
-        return None
-    allowed = {0, os.geteuid()}
-    try:
-        real = os.path.realpath(path)
-        chain = _chain(real)
-        for directory in chain[:-1]:
-            _judge(directory, allowed, None, True)
-        _judge(real, allowed, None, False)
-    except _Verdict as verdict:
-        return str(verdict)
-    except OSError as exc:
-        return f"cannot inspect it ({exc.strerror}: {exc.filename})"
-    return None
+    """Why another user could change what ``path`` is (see :func:`trusted_real_path`),
+    or None when nobody could."""
+    return trusted_real_path(path)[1]
 
 
 def printable(text: str) -> str:
@@ -458,11 +574,14 @@ def warn(message: str) -> None:
     sys.stderr.write(f"pep582: {printable(message)}\n")
 
 
+# -- the decision ---------------------------------------------------------------------------------
+
+
 class Decision:
     """What the step decides for one invocation (``pep582 where`` prints it)."""
 
     def __init__(self, disabled: "str | None" = None) -> None:
-        self.disabled = disabled  # the mode switch that turns the step off, if any
+        self.disabled = disabled  # what switches the step off, if anything
         self.pypackages: str | None = None  # the one directory that applies
         self.origin = ""  # "script", "current directory" or the variable's name
         self.script: str | None = None  # real path of the script being run
@@ -472,19 +591,26 @@ class Decision:
         self.present: list[str] = []  # the candidates that are directories
         self.refused: str | None = None  # why the trust rule refused it
         self.activate: list[str] = []  # what goes on sys.path: resolved site directories
-        # children may be pointed at it: accepted without the script owner's allowance
+        self.root = ""  # the resolved __pypackages__ those belong to
+        # children may be pointed at it: accepted without the script/cwd owner's allowance
         self.exportable = False
 
     def as_dict(self) -> "dict[str, object]":
         return dict(vars(self))
 
 
-def describe(argv0: str, cwd: "str | None" = None, flags: object = None) -> Decision:
-    """Decide, without changing anything, what the step does for one invocation."""
-    decision = Decision(disabled_by(flags))
+def describe(
+    argv0: str, cwd: "str | None" = None, flags: object = None, environ: object = None
+) -> Decision:
+    """Decide, without changing anything, what the step does for one invocation.
+
+    A ``PYTHONPYPACKAGES`` inherited from a parent names the directory for the whole
+    process tree, as an activated environment does; otherwise the invocation's own rule.
+    """
+    decision = Decision(disabled_by(flags, environ))
     if decision.disabled:
         return decision
-    pypackages, script = inherited(flags), None
+    pypackages, script = inherited(flags, environ), None
     if pypackages is not None:
         decision.origin = ENV_VAR
     else:
@@ -502,11 +628,17 @@ def describe(argv0: str, cwd: "str | None" = None, flags: object = None) -> Deci
         return decision
     decision.present = [d for d in decision.candidates if os.path.isdir(d)]
     if decision.present:
-        decision.activate, decision.refused = judge(pypackages, decision.present)
-        decision.exportable = decision.refused is None
-        if decision.refused and script:
-            decision.activate, decision.refused = judge(pypackages, decision.present, script)
+        found = judged(pypackages, decision.present)
+        decision.exportable = found[2] is None
+        if found[2] and decision.origin != ENV_VAR:
+            # what Python puts first on sys.path already belongs to this owner
+            owner = script or os.path.dirname(os.path.abspath(pypackages))
+            found = judged(pypackages, decision.present, owner)
+        decision.root, decision.activate, decision.refused = found
     return decision
+
+
+# -- the placement --------------------------------------------------------------------------------
 
 
 def _site_key(path: str) -> str:
@@ -532,8 +664,9 @@ def _first_site_index() -> int:
 def add_site_dirs(dirs: "list[str]") -> "list[str]":
     """Add ``dirs`` as site directories just before the first site-packages entry.
 
-    ``.pth`` files in them are processed; a directory already on ``sys.path`` is skipped,
-    so running the step twice adds nothing twice. Returns the entries added.
+    ``.pth`` (and, from 3.15, ``.start``) files in them are processed by ``site``; a
+    directory already on ``sys.path`` is skipped, so running the step twice adds nothing
+    twice. Returns the entries added.
     """
     import site
 
@@ -565,79 +698,67 @@ def purge(pypackages: str) -> None:
     ]
 
 
-def export(pypackages: str) -> None:
-    """Let child processes and tools find what this process uses from ``pypackages``.
+# -- children -----------------------------------------------------------------------------------
 
-    Sets ``PYTHONPYPACKAGES`` (children started with any interpreter run the step for the
-    same directory, from any working directory) and prepends the scheme's data
-    directories to Jupyter's search paths (tools consult those instead of
-    ``sys.prefix``); a data directory is added only if it passes the trust rule too, since
-    Jupyter runs configuration files and kernel commands from there. Used by
-    ``pep582 run`` and console-script wrappers, never by the plain hook.
+
+def export(pypackages: str) -> None:
+    """Let child processes use what this process uses from ``pypackages`` (resolved,
+    accepted without an owner's allowance).
+
+    Sets ``PYTHONPYPACKAGES`` (a Python child started from any directory, whose own
+    invocation names no ``__pypackages__``, uses this one), puts the tree's scripts
+    directory first on ``PATH`` (its console scripts are found by name), and prepends the
+    data directories to Jupyter's search paths (tools consult those instead of
+    ``sys.prefix``). A directory is exported only if it passes the trust rule too, since
+    what is found there runs.
     """
-    root = os.path.realpath(pypackages)
-    os.environ[ENV_VAR] = root
+    os.environ[ENV_VAR] = pypackages
+    scripts = running_scheme(pypackages)["scripts"]
     for variable, place in (
-        ("JUPYTER_PATH", os.path.join(root, "share", "jupyter")),
-        ("JUPYTER_CONFIG_PATH", os.path.join(root, "etc", "jupyter")),
+        ("PATH", scripts),
+        ("JUPYTER_PATH", os.path.join(pypackages, "share", "jupyter")),
+        ("JUPYTER_CONFIG_PATH", os.path.join(pypackages, "etc", "jupyter")),
     ):
         current = [p for p in os.environ.get(variable, "").split(os.pathsep) if p]
         if not os.path.isdir(place) or place in current:
             continue
-        _, refused = judge(root, [], None, also=[os.path.dirname(place), place])
+        _, refused = judge(pypackages, [], None, also=[os.path.dirname(place), place])
         if refused:
             warn(f"not adding {place} to {variable}: {refused}")
             continue
         os.environ[variable] = os.pathsep.join([place, *current])
 
 
+# -- the step -------------------------------------------------------------------------------------
+
 _done: "dict[str, str | None]" = {}  # argv0 → the __pypackages__ children may be given
 
 
-def activate(argv0: "str | None" = None, export_tree: bool = False) -> "list[str]":
-    """Run the PEP 582 step for this process (the hook's front door calls this at startup
-    once :func:`applicable` found a ``__pypackages__``).
+def activate(argv0: "str | None" = None) -> "list[str]":
+    """Run the PEP 582 step for this process (the front door calls this at startup once
+    it found a candidate directory).
 
     Never raises: a startup hook must not stop the interpreter. A refused directory is
     reported in one line on stderr. Returns the ``sys.path`` entries added. A second call
-    for the same invocation adds nothing (site runs a venv's ``.pth`` files twice). With
-    ``export_tree`` (``pep582 run``), children are pointed at the directory activated.
+    for the same invocation adds nothing (site runs a venv's ``.pth`` files twice).
     """
     try:
         if argv0 is None:
             argv0 = sys.argv[0] if sys.argv else ""
-        added: list[str] = []
-        if argv0 not in _done:
-            _done[argv0] = None
-            added = _step(argv0)
-        exportable = _done[argv0]
-        if export_tree and exportable:
-            export(exportable)
+        if argv0 in _done:
+            return []
+        _done[argv0] = None
+        decision = describe(argv0)
+        if decision.pypackages is None or not decision.present:
+            return []
+        if decision.refused:
+            warn(f"ignoring {decision.pypackages}: {decision.refused}")
+            purge(decision.pypackages)
+            return []
+        added = add_site_dirs(decision.activate)
+        if decision.exportable:
+            export(decision.root)
         return added
     except Exception as exc:  # pragma: no cover - defensive: never break startup
         warn(f"startup step failed: {exc!r}")
         return []
-
-
-def applicable(argv0: str) -> "str | None":
-    """The ``__pypackages__`` this invocation would consider, when it exists: the cheap
-    first half of the step (no trust rule yet). With none, the step ends here; the
-    installed hook carries only this much, and loads the rest when it returns a path."""
-    if disabled_by():
-        return None
-    pypackages = inherited() or locate(argv0)[0]
-    return pypackages if pypackages is not None and os.path.isdir(pypackages) else None
-
-
-def _step(argv0: str) -> "list[str]":
-    pypackages = applicable(argv0)
-    if pypackages is None:
-        return []
-    decision = describe(argv0)
-    if decision.refused:
-        warn(f"ignoring {pypackages}: {decision.refused}")
-        purge(pypackages)
-        return []
-    if decision.exportable:
-        _done[argv0] = pypackages
-    return add_site_dirs(decision.activate)

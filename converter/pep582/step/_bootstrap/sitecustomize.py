@@ -20,9 +20,9 @@ def _pep582_run_step():
         return
     location = os.path.join(os.path.dirname(here), "startup.py")
     step = sys.modules.get("_pep582_step")  # the hook's step, when it has run already
-    older = sys.modules.get("_pep582_hook")
-    if older is not None and not hasattr(older, "applicable"):
-        step = older  # a hook from before the front door: the whole step in one module
+    front = sys.modules.get("_pep582_hook")  # 3.15+: the .start entry point's module
+    if step is None and front is not None and not _same_version(front, location):
+        step = front  # a hook of another version (before 3: the whole step in one module)
     if step is None or not _same_file(getattr(step, "__file__", None), location):
         import importlib.util
 
@@ -35,7 +35,17 @@ def _pep582_run_step():
                 "run `pep582 enable` to update it" % step.__file__
             )
         step = ours
-    step.activate(export_tree=True)
+    step.activate()
+
+
+def _same_version(module, location):
+    """Whether a front-door module belongs to the step at ``location`` (same version)."""
+    marker = 'HOOK_VERSION = "%s"' % getattr(module, "HOOK_VERSION", None)
+    try:
+        with open(location) as handle:
+            return marker in handle.read()
+    except OSError:
+        return False
 
 
 def _same_file(first, second):
