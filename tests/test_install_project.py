@@ -78,6 +78,7 @@ def test_editable_project_runs_its_console_script(
         "url": project.as_uri(),
         "dir_info": {"editable": True},
     }
+    assert pep582("freeze", cwd=project).stdout.splitlines() == [f"-e {project}"]
     listed = json.loads(pep582("list", "--json", cwd=project).stdout)
     (dist,) = listed["trees"][0]["distributions"]
     assert dist["editable"] and dist["requested"] and dist["installer"] == "pep582-toolkit"
@@ -140,6 +141,8 @@ def test_vcs_editable_checkout_goes_to_pypackages_src(tmp_path: Path, links: Pat
     assert vcs_requirement("editme", recorded) == (
         f"-e git+{repository.as_uri()}@{commit}#egg=editme"
     )
+    freeze = pep582("freeze", "--python", PY, cwd=project)
+    assert freeze.stdout.splitlines() == [f"-e git+{repository.as_uri()}@{commit}#egg=editme"]
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

@@ -169,6 +169,18 @@ def vcs_requirement(name: str, direct_url: dict[str, object]) -> str | None:
     return f"-e git+{remote}@{commit}#egg={name}"
 
 
+def freeze_line(name: str, url: str) -> str:
+    """pip's freeze line for an editable installed from ``url`` (its ``direct_url``):
+    ``-e git+URL@COMMIT#egg=NAME`` for a git checkout, else ``-e PATH``."""
+    from pep582.install.localfiles import path_of_url
+
+    found = vcs_requirement(name, {"url": url, "dir_info": {"editable": True}})
+    if found is not None:
+        return found
+    local = path_of_url(url)
+    return f"-e {local}" if local is not None else f"-e {url}"
+
+
 def _origin_url(config: str) -> str | None:
     section = ""
     for line in config.splitlines():
