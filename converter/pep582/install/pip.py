@@ -16,7 +16,6 @@ import site
 import sys
 import sysconfig
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,8 @@ PIP_ENV = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
 def pip_version() -> Version | None:
     """The version of the pip ``python -I -m pip`` runs here, from its metadata: the
     site directories an isolated interpreter sees (no user site, no ``PYTHONPATH``)."""
+    from importlib import metadata
+
     places = [*site.getsitepackages(), sysconfig.get_paths()["purelib"]]
     for found in metadata.distributions(name="pip", path=list(dict.fromkeys(places))):
         try:

@@ -35,7 +35,6 @@ from packaging.utils import canonicalize_name
 from pep582.errors import ResolutionError, SourceError
 from pep582.install import inputs, pip, uv
 from pep582.install.artifacts import Artifact
-from pep582.install.pylock import parse_lock, select_lock
 from pep582.install.tomlfiles import tomllib
 from pep582.interpreter import Interpreter
 
@@ -237,6 +236,8 @@ def _with_uv(
     cwd: Path | None,
     show_progress: bool,
 ) -> list[Artifact]:
+    from pep582.install.pylock import parse_lock, select_lock
+
     executable = uv.executable_or_error("resolving with uv")
     requested = workdir / "requested.in"
     lines = [*request.requirements, *(f"-e {e}" for e in request.editables)]

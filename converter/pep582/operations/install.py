@@ -6,7 +6,7 @@ pinned and which may move (``--upgrade`` and the closure of what the named ones 
 markers evaluated for the *target* interpreter), how the request is resolved
 (:mod:`pep582.install.resolver`), which resolved artifacts are already present, and
 which are fetched, unpacked (the wheel cache) or built editable. The tree is read and
-planned through :func:`_read_tree` and :func:`_plan` only.
+planned through :func:`_read_tree`, :func:`_planner` and :func:`_plan` only.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from pep582.errors import CacheEntryModified, SourceError
-from pep582.install import editable as editables
 from pep582.install.artifacts import Artifact, pin
 from pep582.install.localfiles import check_hashes
 from pep582.install.pip import fetch
@@ -40,6 +39,9 @@ from pep582.scheme import Layout, scheme_for
 from pep582.sources.reader import Distribution, Source
 from pep582.sources.records import read_text
 from pep582.step.startup import DIRNAME
+
+if TYPE_CHECKING:
+    from pep582.install.editable import PrivatePrefix
 
 # -- the existing tree (the one place this module reads it) -------------------------------
 
@@ -60,6 +62,19 @@ def _present(project: Path, interpreter: Interpreter, layout: Layout) -> dict[st
     }
 
 
+def _planner(
+    operation: Operation,
+    project: Path,
+    layout: Layout,
+    existing: Existing,
+    interpreter: Interpreter,
+    compile: bool,
+) -> Planner:
+    """A planner for one change of the tree (the one place this module makes one)."""
+    scripts_name = named_by_scripts(interpreter.executable)
+    return Planner(operation, project, layout, existing, interpreter=scripts_name, compile=compile)
+
+
 def _plan(
     operation: Operation,
     project: Path,
@@ -75,10 +90,7 @@ def _plan(
 ) -> Plan:
     """The plan that carries ``sources`` into the tree (``replaced``: keys of installed
     distributions of the same version that the sources replace, e.g. by an editable)."""
-    planner = Planner(
-        operation, project, layout, existing, interpreter=named_by_scripts(interpreter.executable),
-        compile=compile,
-    )  # fmt: skip
+    planner = _planner(operation, project, layout, existing, interpreter, compile)
     planner.plan.changes.extend(kept)
     tag = interpreter.facts.version_tag
     for key in replaced:
@@ -203,6 +215,8 @@ def requirements_of(dist: Distribution) -> list[Requirement]:
     path = dist.meta_dir / name if dist.meta_dir.is_dir() else dist.meta_dir
     if not path.is_file():
         return []
+    from packaging.metadata import parse_email  # only --upgrade needs it
+
     raw, _ = parse_email(read_text(path))
     found = []
     for folded in raw.get("requires_dist", []):
@@ -330,11 +344,13 @@ class _Prefix:
 
     def __init__(self, interpreter: Interpreter, workdir: Path) -> None:
         self._interpreter, self._workdir = interpreter, workdir
-        self._made: editables.PrivatePrefix | None = None
+        self._made: PrivatePrefix | None = None
 
-    def get(self) -> editables.PrivatePrefix:
+    def get(self) -> PrivatePrefix:
         if self._made is None:
-            self._made = editables.PrivatePrefix(self._interpreter, self._workdir)
+            from pep582.install.editable import PrivatePrefix
+
+            self._made = PrivatePrefix(self._interpreter, self._workdir)
         return self._made
 
     def src(self) -> Path:
@@ -389,13 +405,7 @@ def install(
             replaced.append(artifact.key)  # same version (or not known yet), other kind
 
     def preview() -> Plan:
-        plan = Planner(
-            "install",
-            project,
-            layout,
-            existing,
-            interpreter=named_by_scripts(interpreter.executable),
-        ).plan
+        plan = _planner("install", project, layout, existing, interpreter, False).plan
         plan.sources.append(origin)
         plan.changes.extend(kept)
         for artifact in needed:
@@ -457,6 +467,8 @@ def install(
             sources.append(source)
         editable = [a for a in needed if a.editable is not None]
         if editable:
+            from pep582.install import editable as editables
+
             private = (prefix or _Prefix(interpreter, work)).get()
             scheme = scheme_for(project, facts, layout)
             sources.append(
