@@ -1,4 +1,4 @@
-"""Requirements inputs: ``pyproject.toml`` dependencies, and the older entry points.
+"""Requirements from a ``pyproject.toml``: dependencies, extras, dependency groups.
 
 A requirements file is never parsed here: it goes to the resolver as ``-r`` (see
 :mod:`pep582.install.resolver`), so nested files, constraints, hashes, markers, extras,
@@ -15,65 +15,8 @@ from pathlib import Path
 from packaging.utils import canonicalize_name as canonical
 
 from pep582.errors import SourceError
-from pep582.install import pip
-from pep582.install.artifacts import Artifact, pin
-from pep582.install.localfiles import check_hashes
-from pep582.install.pip import explain, fetch, pip_command, run_pip
-from pep582.interpreter import Interpreter
 
-__all__ = [
-    "Artifact",
-    "check_hashes",
-    "explain",
-    "fetch",
-    "index_options",
-    "pin",
-    "pip_command",
-    "pyproject_requirements",
-    "resolve",
-    "run_pip",
-]
-
-
-def index_options(
-    index_url: str | None,
-    extra_index_urls: Sequence[str],
-    find_links: Sequence[str],
-    no_index: bool,
-    pre: bool,
-    only_binary: Sequence[str],
-) -> list[str]:
-    """pip options for the command-line flags that the requirements file may also set."""
-    from pep582.install.resolver import IndexOptions
-
-    return IndexOptions(
-        index_url, tuple(extra_index_urls), tuple(find_links), no_index, pre, tuple(only_binary)
-    ).for_pip()
-
-
-def resolve(
-    requirements: list[str],
-    interpreter: Interpreter,
-    options: list[str],
-    workdir: Path,
-    what: str,
-    show_progress: bool = False,
-) -> list[Artifact]:
-    """What pip resolves ``requirements`` (pip arguments) to for ``interpreter`` (the
-    resolver-choosing entry point is :func:`pep582.install.resolver.resolve`)."""
-    return pip.resolve(
-        requirements,
-        interpreter,
-        options,
-        workdir,
-        what,
-        src=workdir / "src",
-        cwd=Path.cwd(),
-        show_progress=show_progress,
-    )
-
-
-# -- pyproject.toml -----------------------------------------------------------------------
+__all__ = ["pyproject_requirements"]
 
 
 def _requirements(path: Path, where: str, values: object) -> list[str]:
