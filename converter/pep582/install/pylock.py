@@ -112,6 +112,8 @@ def _artifact(name_: Any, version_: Any, entry: Any, base: Path, lock_name: str)
         size = getattr(entry, "size", None)
         if size is not None and size != info.st_size:
             raise SourceError(f"{what}: {local} is {info.st_size} bytes; the lock says {size}")
+    if not version and isinstance(entry, PackageDirectory) and local is not None:
+        version = _static_version(local)  # for the plan; the build says the rest
     info_610 = _direct_url(entry, local, what)
     found = Artifact(name, version, url=info_610["url"], hashes=hashes, pin=pin(name, info_610))
     if isinstance(entry, (PackageVcs, PackageDirectory, PackageArchive)):
@@ -127,6 +129,17 @@ def _artifact(name_: Any, version_: Any, entry: Any, base: Path, lock_name: str)
     ):
         found.wheel = local
     return found
+
+
+def _static_version(project: Path) -> str:
+    """``[project].version`` of a project directory when it is written there (not
+    dynamic), else empty."""
+    try:
+        table = load_toml(project / "pyproject.toml").get("project")
+    except (OSError, SourceError):
+        return ""
+    version = table.get("version") if isinstance(table, dict) else None
+    return version if isinstance(version, str) else ""
 
 
 def _local_path(base: Path, entry: Any) -> Path | None:
