@@ -156,3 +156,10 @@ def test_failed_vcs_editable_leaves_no_clone_and_names_the_url(
     assert proc.returncode == 8, proc.stderr
     assert proc.stderr.startswith(f"pep582: error: pip could not resolve -e {url}")
     assert sorted(os.listdir(project)) == []
+    proc = install(project, links, "--resolver", "uv", "-e", url)  # refused: only pip can
+    assert proc.returncode == 5
+    assert proc.stderr == (
+        f"pep582: error: -e {url}: uv cannot honour this (only pip resolves it); use "
+        "--resolver pip\n"
+    )
+    assert sorted(os.listdir(project)) == []

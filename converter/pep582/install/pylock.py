@@ -18,6 +18,7 @@ lock that does not cover it is an error. What each kind of entry must be:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Collection
 from pathlib import Path
@@ -40,6 +41,12 @@ from pep582.install.artifacts import Artifact, pin
 from pep582.install.localfiles import check_directory, check_file, path_of_url
 from pep582.install.tomlfiles import load_toml
 from pep582.interpreter import Interpreter, target_environment
+
+
+@functools.lru_cache(maxsize=8)
+def environment_of(interpreter: Interpreter) -> tuple[dict[str, str], list[Any]]:
+    """``interpreter``'s marker environment and tags, asked once per run (a probe)."""
+    return target_environment(interpreter)
 
 
 def read_lock(path: Path) -> Pylock:
@@ -75,7 +82,7 @@ def select_lock(
 ) -> list[Artifact]:
     """The locked artifacts for ``interpreter``, each with its hashes and a pin; relative
     paths in the lock are relative to ``base``; errors start with ``name``."""
-    environment, tags = target_environment(interpreter)
+    environment, tags = environment_of(interpreter)
     try:
         chosen = list(
             lock.select(

@@ -29,7 +29,7 @@ from pep582.install.localfiles import check_hashes
 from pep582.install.pip import fetch
 from pep582.install.resolver import IndexOptions, Request, Resolver, resolve
 from pep582.install.tomlfiles import tomllib
-from pep582.interpreter import Interpreter, named_by_scripts, target_environment
+from pep582.interpreter import Interpreter, named_by_scripts
 from pep582.operations.run import Outcome, run
 from pep582.plan.executor import Progress
 from pep582.plan.model import Change, Operation, Plan
@@ -192,7 +192,9 @@ def upgrade_closure(
     """The installed distributions the ``named`` ones require, transitively: each
     ``Requires-Dist`` parsed by ``packaging`` and counted only when its marker holds for
     the target interpreter (no extra)."""
-    environment = dict(target_environment(interpreter)[0])
+    from pep582.install.pylock import environment_of
+
+    environment = dict(environment_of(interpreter)[0])
     environment["extra"] = ""
     found: set[str] = set()
     pending = list(named)
