@@ -100,19 +100,26 @@ def test_uv_lock_beside_pyproject_is_what_is_installed(tmp_path: Path, links: Pa
     assert '"noop": "every distribution is already present"' in proc.stdout
 
 
-def test_a_lock_that_cannot_be_read_is_said_so(tmp_path: Path, links: Path) -> None:
+@pytest.mark.parametrize(
+    "lock, export",
+    [
+        ("poetry.lock", "poetry export --format pylock.toml -o pylock.toml"),
+        ("pdm.lock", "pdm export --format pylock -o pylock.toml"),
+    ],
+)
+def test_a_lock_that_cannot_be_read_is_said_so(
+    tmp_path: Path, links: Path, lock: str, export: str
+) -> None:
+    tool = lock.split(".")[0]
+    if shutil.which(tool):
+        pytest.skip(f"{tool} is installed here")
     root = tmp_path / "app"
     root.mkdir()
     (root / "pyproject.toml").write_text(PYPROJECT)
-    (root / "poetry.lock").write_text("# a poetry lock\n")
-    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p)
-    proc = run([sys.executable, "-m", "pep582.commands.migrate", root / "pyproject.toml",
-                "--python", PY, "--no-index", "--find-links", links],
-               cwd=root, env={**CLEAN, "PATH": path})  # fmt: skip
-    if shutil.which("poetry"):
-        pytest.skip("poetry is installed here")
+    (root / lock).write_text(f"# a {tool} lock\n")
+    proc = migrate(root / "pyproject.toml", "--python", PY, "--no-index", "--find-links", links,
+                   cwd=root)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert installed(root) == {"hello": "2.0"}  # resolved from [project].dependencies
-    (line,) = [line for line in proc.stdout.splitlines() if "poetry.lock" in line]
-    assert f"{root / 'poetry.lock'} was not used: poetry is not installed" in line
-    assert "poetry export --format pylock.toml -o pylock.toml" in line
+    (line,) = [line for line in proc.stdout.splitlines() if lock in line]
+    assert f"{root / lock} was not used: {tool} is not installed (run `{export}`" in line

@@ -57,7 +57,7 @@ def project_lock(
         elif name == "uv.lock":
             found.text = _uv(project, extras, groups, with_project)
         elif name == "pdm.lock":
-            found.text = _tool(project, "pdm", ["export", "--format", "pylock", "--no-hashes"])
+            found.text = _tool(project, "pdm", ["export", "--format", "pylock"])
         else:
             found.text = _tool(project, "poetry", ["export", "--format", "pylock.toml"])
     except _NotUsed as exc:
