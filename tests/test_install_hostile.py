@@ -138,3 +138,36 @@ def test_hostile_wheels_named_by_requirements_are_refused(
         kind == "dev-zero" and "character device" in proc.stderr
     )
     assert not (tmp_path / DIRNAME).exists()
+
+
+@pytest.mark.parametrize("how", ["requirement", "editable", "requirements file"])
+@pytest.mark.parametrize("resolver", ["pip", "uv"])
+def test_a_project_another_user_owns_is_never_built(
+    tmp_path: Path, how: str, resolver: str, root_only: None
+) -> None:
+    """Resolving a local project runs its build backend (its code, as us): a directory
+    another user could change is refused before any resolver sees it; the canary in its
+    setup.py never runs."""
+    project = next(p for p in copy_packages(tmp_path / "theirs") if p.name == "hello")
+    canary = tmp_path / "canary"
+    (project / "setup.py").write_text(
+        f"import pathlib\npathlib.Path({str(canary)!r}).write_text('ran')\n"
+        "from setuptools import setup\nsetup()\n"
+    )
+    nobody_owns(project)
+    arguments: list[str] = ["./theirs/hello"]
+    if how == "editable":
+        arguments = ["-e", "./theirs/hello"]
+    elif how == "requirements file":
+        (tmp_path / "requirements.txt").write_text("./theirs/hello\n")
+        arguments = ["-r", "requirements.txt"]
+    proc = run(
+        [sys.executable, "-m", "pep582.commands.main", "install", "--resolver", resolver,
+         "--python", PY, "--no-index", *arguments],
+        tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 5, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "building it would run their code as you" in proc.stderr
+    assert not canary.exists()
+    assert not (tmp_path / DIRNAME).exists()

@@ -4,7 +4,9 @@ pip and uv both read a wheel named by path (or ``file:`` URL) while resolving, a
 wait forever on a FIFO or ``/dev/zero`` and read a sparse file of any size to hash it.
 So the local files a request names — command-line requirements and editables, the
 lines of requirements files (nested ``-r``/``-c`` included), and the artifacts in local
-``--find-links`` directories — are judged first by :mod:`pep582.install.localfiles`.
+``--find-links`` directories — are judged first by :mod:`pep582.install.localfiles`;
+so are the project directories it names, which a resolver builds (running their code)
+to read their metadata.
 
 This is a scan, not a second parser: the files still go to the resolver unchanged. It
 also notes what only pip understands in a requirements file (``--hash`` and
@@ -22,8 +24,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from pep582.errors import SourceError
-from pep582.install.localfiles import check_file, path_of_url
+from pep582.install.localfiles import check_directory, check_file, path_of_url
 from pep582.sources.records import read_text
 
 ARCHIVES = (".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz", ".tar")
@@ -139,7 +140,8 @@ def _check_requirement(text: str, cwd: Path, what: str) -> None:
     if local is None or not os.path.lexists(local):
         return
     if os.path.isdir(local):
-        return  # a project directory: the user's own, built as pip would
+        check_directory(local, what)  # building it runs its code: before any resolver
+        return
     check_file(local, what)
 
 
@@ -148,8 +150,8 @@ def _check_editable(text: str, cwd: Path, what: str, found: Scan) -> None:
         found.vcs_editables.append(text)
         return
     local = path_of_url(text) if text.startswith("file:") else cwd / text.split("[", 1)[0]
-    if local is not None and os.path.lexists(local) and not os.path.isdir(local):
-        raise SourceError(f"{what}: {local} is not a project directory")
+    if local is not None and os.path.lexists(local):
+        check_directory(local, what)  # a project directory others cannot change
 
 
 def _check_find_links(location: str, cwd: Path, what: str) -> None:
