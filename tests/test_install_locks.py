@@ -94,6 +94,8 @@ def test_uv_lock_beside_pyproject_is_what_is_installed(tmp_path: Path, links: Pa
     assert proc.returncode == 0, proc.stderr
     assert installed(root) == {"hello": "1.0"}  # the lock's version, the project left out
     assert "uv.lock" in proc.stdout
+    site = Path(scheme_for(root, find_python(PY).facts, "pep582").purelib)
+    assert (site / "hello-1.0.dist-info" / "REQUESTED").exists()  # the project names it
     proc = run([sys.executable, "-m", "pep582.commands.main", "install", "--python", PY,
                 "--dry-run", "--json"], cwd=root, env=CLEAN)  # fmt: skip
     assert proc.returncode == 0, proc.stderr

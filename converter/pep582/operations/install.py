@@ -143,10 +143,10 @@ def install_requirements(
     index = index.absolute(wanted.cwd)
     check_destination(project, "merge")  # before anything is resolved
     present = _present(project, interpreter, "pep582")
-    named = {_name_of(r) for r in wanted.requirements} - {None}
+    named = {name for r in wanted.requirements if (name := _name_of(r))}
     moving = set(named)
     if wanted.upgrade:
-        moving |= upgrade_closure(named, present, interpreter)  # type: ignore[arg-type]
+        moving |= upgrade_closure(named, present, interpreter)
     keep = [d for key, d in present.items() if key not in moving and not d.editable]
     request = Request(
         requirements=[_absolute(r, wanted.cwd) for r in wanted.requirements],
@@ -273,12 +273,13 @@ def install_file(
     """``pep582-migrate FILE`` (and ``pep582 install`` in a project): install what a
     requirements file, a ``pyproject.toml`` (through the lock beside it when one can be
     read, see :mod:`pep582.install.lockfiles`) or a PEP 751 lock declares."""
+    from pep582.install.lockfiles import ProjectLock, project_lock
     from pep582.install.pylock import parse_lock, select, select_lock
+    from pep582.install.requirements import pyproject_requirements
 
     project = project.absolute()
+    index = index.absolute(Path.cwd())
     origin = str(source.absolute())
-    from pep582.install.lockfiles import ProjectLock, project_lock
-
     notes: list[str] = []
     lock = ProjectLock(None)
     if kind == "pyproject":
@@ -294,12 +295,11 @@ def install_file(
             own = _project_name(source)
             if not with_project:
                 artifacts = [a for a in artifacts if a.key != own]
-            for artifact in artifacts:
-                artifact.requested = artifact.requested or artifact.key == own
+            direct = {own} | _direct_names(source, extras, groups)
+            for artifact in artifacts:  # what the project names itself: as pip's report says
+                artifact.requested = artifact.requested or artifact.key in direct
             origin = name
         else:
-            from pep582.install.requirements import pyproject_requirements
-
             request = Request(cwd=Path.cwd(), what=origin)
             if kind == "pyproject":
                 request.requirements = pyproject_requirements(source, extras, groups, with_project)
@@ -321,6 +321,17 @@ def install_file(
     else:
         outcome.plan.notes.extend(lock.notes)
     return outcome
+
+
+def _direct_names(pyproject: Path, extras: tuple[str, ...], groups: tuple[str, ...]) -> set[str]:
+    """The names a project requires itself (its dependencies, extras, groups)."""
+    from pep582.install.requirements import pyproject_requirements
+
+    try:
+        named = pyproject_requirements(pyproject, extras, groups, False)
+    except SourceError:
+        return set()
+    return {key for requirement in named if (key := _name_of(requirement))}
 
 
 def _project_name(pyproject: Path) -> str | None:
@@ -521,5 +532,5 @@ def _unpack_all(work: list[tuple[Artifact, str | None]]) -> dict[str, Path]:
 
 def _promised_by(origin: str) -> str:
     name = Path(origin).name if origin else "the resolver"
-    locked = name.startswith("pylock.")
+    locked = name.startswith("pylock.") or name.endswith(".lock")
     return f"the hash locked in {name}" if locked else f"what {name} resolved"
