@@ -266,11 +266,26 @@ def _with_uv(
         return select_lock(parsed, base, f"uv's lock for {request.what}", interpreter)
 
     artifacts = lock(no_deps=False)
-    direct = {a.key for a in lock(no_deps=True)}
+    direct = _named(request)
+    if direct is None:  # files, editables or paths: ask uv which are the direct ones
+        direct = {a.key for a in lock(no_deps=True)}
     for artifact in artifacts:
         artifact.requested = artifact.key in direct
     return sorted(artifacts, key=lambda a: a.key)
 
 
-def names_of(artifacts: list[Artifact]) -> set[str]:
-    return {canonicalize_name(a.name) for a in artifacts}
+def _named(request: Request) -> set[str] | None:
+    """The names the request asks for when every one is a plain requirement (the daily
+    ``pep582 install NAME``), else None."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    if request.files or request.editables:
+        return None
+    names: set[str] = set()
+    for line in request.requirements:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            return None
+        names.add(canonicalize_name(requirement.name))
+    return names
