@@ -129,10 +129,23 @@ def test_uv_errors_are_one_clear_line_and_an_explanation(tmp_path: Path, links: 
     assert "uv could not resolve" in proc.stderr and "hello" in proc.stderr
 
 
-def test_pip_version_comes_from_its_metadata() -> None:
+def test_pip_version_comes_from_its_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asking which pip will run starts no process (it was a 0.4 s ``pip --version``)."""
     from importlib.metadata import version
 
+    from pep582 import proc
+    from pep582.interpreter import find_python
+
+    target = find_python(PY)
+
+    def no_child(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a child process was started: {args}")
+
+    monkeypatch.setattr(proc, "run", no_child)
+    monkeypatch.setattr(proc, "start", no_child)
     assert str(pip_module.pip_version()) == version("pip")
+    command = pip_module.pip_command(target)
+    assert command == [sys.executable, "-m", "pip", "--python", str(target.executable)]
 
 
 def test_index_options_map_to_both() -> None:
