@@ -162,6 +162,26 @@ def unpack(wheel: Path, digest: str | None = None) -> tuple[Path, str]:
     return entry, digest
 
 
+UNPACK_THREADS = 4  # at most; inflating and writing release the GIL for most of the work
+
+
+def unpack_all(work: list[tuple[str, Path, str | None]]) -> dict[str, Path]:
+    """Unpack ``(key, wheel, sha256 or None)`` side by side: each into its own directory,
+    renamed into place when whole, so a failure leaves no entry (the first error is
+    raised after the others have finished). Returns each key's entry."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item: tuple[str, Path, str | None]) -> tuple[str, Path]:
+        key, wheel, digest = item
+        return key, unpack(wheel, digest)[0]
+
+    if len(work) < 2:
+        return dict(map(one, work))
+    threads = min(UNPACK_THREADS, os.cpu_count() or 1, len(work))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="unpack") as pool:
+        return dict(pool.map(one, work))
+
+
 def _install_into(wheel: Path, work: Path) -> None:
     """Unpack ``wheel`` with installer into the neutral scheme under ``work``."""
     from installer import install

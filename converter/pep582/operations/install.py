@@ -469,7 +469,9 @@ def install(
                     f"{origin}: {artifact.label}",
                 )  # fmt: skip
             unpacking.append((artifact, digest))
-        entries.update(_unpack_all(unpacking))
+        entries.update(
+            wheelcache.unpack_all([(a.key, a.wheel, d) for a, d in unpacking if a.wheel])
+        )
         sources: list[Source] = []
         for artifact in wheels:
             source = wheelcache.as_source(entries[artifact.key], facts)
@@ -505,29 +507,6 @@ def install(
                 "wheel afresh",
                 exc.entry,
             ) from None
-
-
-UNPACK_THREADS = 4  # at most; inflating and writing release the GIL for most of the work
-
-
-def _unpack_all(work: list[tuple[Artifact, str | None]]) -> dict[str, Path]:
-    """Unpack wheels into the cache side by side: each into its own directory, renamed
-    into place when whole, so a failure leaves no entry (the first error is raised after
-    the others have finished)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from pep582.install import wheelcache
-
-    def one(item: tuple[Artifact, str | None]) -> tuple[str, Path]:
-        artifact, digest = item
-        assert artifact.wheel is not None
-        return artifact.key, wheelcache.unpack(artifact.wheel, digest)[0]
-
-    if len(work) < 2:
-        return dict(map(one, work))
-    threads = min(UNPACK_THREADS, os.cpu_count() or 1, len(work))
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="unpack") as pool:
-        return dict(pool.map(one, work))
 
 
 def _promised_by(origin: str) -> str:
