@@ -43,7 +43,7 @@ from common import bench_env, describe_load, load_average
 
 from pep582.audit.core import audit
 from pep582.scheme import InterpreterFacts, scheme_for
-from pep582.sources.reader import inventory
+from pep582.sources.distribution import inventory
 
 CHUNK = 1 << 20
 

@@ -122,9 +122,15 @@ def test_directory_link_in_source_cannot_carry_files_below_it(area: Path) -> Non
 
 
 @pytest.mark.parametrize("mode", ["link", "copy"])
-def test_record_row_that_is_a_link_to_a_secret_is_not_read(area: Path, mode: str) -> None:
+def test_a_link_out_of_the_distribution_is_never_published_as_a_link(
+    area: Path, mode: str
+) -> None:
+    """A link listed in RECORD that leads out of what is carried: the file it leads to is
+    copied (the way there and the file are all yours), never more readable than it is,
+    and no link out of the tree is published."""
     secret = area / "outside" / "secret"
-    secret.write_text("TOP SECRET\n")
+    secret.write_text("yours\n")
+    secret.chmod(0o600)
     venv = venv_with(area, hello={})
     site = next(venv.glob("lib/python*/site-packages"))
     (venv / "bin" / "leak").symlink_to(secret)
@@ -133,10 +139,42 @@ def test_record_row_that_is_a_link_to_a_secret_is_not_read(area: Path, mode: str
     args = ["--copy"] if mode == "copy" else []
     proc = migrate_cli(venv, "--project", area / "proj", *args)
     assert proc.returncode == 0, proc.stderr
-    assert "outside the environment; kept as a link" in proc.stdout
-    for path in (area / "proj" / DIRNAME).rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            assert b"TOP SECRET" not in path.read_bytes(), path
+    published = area / "proj" / DIRNAME / "bin" / "leak"
+    assert not published.is_symlink() and published.read_text() == "yours\n"
+    assert published.stat().st_mode & 0o777 == 0o600
+    assert not [p for p in (area / "proj" / DIRNAME).rglob("*") if p.is_symlink()]
+
+
+@pytest.mark.parametrize("where", ["record-row", "unowned", "deep-in-a-package"])
+def test_a_link_another_user_controls_is_refused_and_nothing_read(
+    area: Path, root_only: None, where: str
+) -> None:
+    """Issue 21 class 4: in a venv another user owns, a link leading out of what is
+    carried (to root's own file) is refused in one line: reading through it as root
+    would publish what its owner chose, and they could re-point it."""
+    secret = area / "outside" / "secret"
+    secret.write_text("TOP SECRET\n")
+    venv = venv_with(area, hello={})
+    site = next(venv.glob("lib/python*/site-packages"))
+    if where == "record-row":
+        (venv / "bin" / "leak").symlink_to(secret)
+        record = site / "hello-1.0.dist-info" / "RECORD"
+        record.write_text("../../../bin/leak,,\n" + record.read_text())
+    elif where == "unowned":
+        (site / "leak.py").symlink_to(secret)
+    else:
+        (site / "hello_pkg").mkdir()
+        (site / "hello_pkg" / "extra.py").symlink_to(secret)
+    nobody = pwd.getpwnam("nobody").pw_uid
+    for path in [venv, *venv.rglob("*")]:
+        os.lchown(path, nobody, -1)
+    before = sorted(p.name for p in (area / "proj").iterdir())
+    proc = migrate_cli(venv, "--project", area / "proj")
+    assert proc.returncode == 5, proc.stderr
+    assert "outside what is carried" in proc.stderr
+    assert "another user could change where it leads" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in (area / "proj").iterdir()) == before
 
 
 # -- 4. another user's files are copied, never hard-linked -------------------------------
@@ -197,11 +235,14 @@ def test_replace_lists_what_it_removes(area: Path) -> None:
     assert not list((area / "proj" / DIRNAME).rglob("gone_mod.py"))
 
 
-# -- 6. modes follow the umask -----------------------------------------------------------
+# -- 6. modes follow the umask, and nothing published is writable by others ---------------
 
 
-@pytest.mark.parametrize("mask", [0o022, 0o002, 0o077])
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o000, 0o077])
 def test_published_tree_modes_follow_the_umask(area: Path, mask: int) -> None:
+    """As strict as the umask asks, and never writable by group or others (issue 21
+    class 4: a group-writable tree would be refused at startup unless the group is
+    private; no published directory or file needs it)."""
     venv = venv_with(area, hello={"entry_points": "[console_scripts]\nhi = hello_mod:main\n"})
     command = [
         sys.executable,
@@ -217,10 +258,13 @@ def test_published_tree_modes_follow_the_umask(area: Path, mask: int) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     root = area / "proj" / DIRNAME
-    assert stat.S_IMODE(root.stat().st_mode) == 0o777 & ~mask
-    assert stat.S_IMODE((root / "bin" / "hi").stat().st_mode) == 0o755 & ~mask
+    strict = ~mask & ~0o022
+    assert stat.S_IMODE(root.stat().st_mode) == 0o777 & strict
+    assert stat.S_IMODE((root / "bin" / "hi").stat().st_mode) == 0o755 & strict
     record = next(root.rglob("RECORD"))
-    assert stat.S_IMODE(record.stat().st_mode) == 0o644 & ~mask
+    assert stat.S_IMODE(record.stat().st_mode) == 0o644 & strict
+    for path in root.rglob("*"):
+        assert not stat.S_IMODE(path.lstat().st_mode) & 0o022 or path.is_symlink(), path
 
 
 # -- 8. byte code is never carried ---------------------------------------------------------

@@ -118,3 +118,77 @@ def test_sigkill_at_random_moments(kind: str, tmp_path: Path, wheelhouse: Path) 
         assert rerun.returncode == 0, rerun.stderr
         assert not list(project.glob(f".{DIRNAME}.*")), "leftovers after the next run"
     print(f"\n{kind}: {RUNS_PER_KIND} kills: {counts}")
+
+
+def _relative_snapshot(root: Path) -> dict[str, str]:
+    """What a tree holds, by path relative to it (byte code aside: Python may write it)."""
+    return {
+        os.path.relpath(path, root): digest
+        for path, digest in tree_snapshot(root).items()
+        if "__pycache__" not in path
+    }
+
+
+def _pep582(*args: str, tmp: Path | None = None) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    if tmp is not None:
+        env["TMPDIR"] = str(tmp)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pep582.commands.main", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize("kind", ["install", "uninstall"])
+def test_sigkill_during_a_daily_change(kind: str, tmp_path: Path, wheelhouse: Path) -> None:
+    """Daily changes move only what changes into the live tree, under a journal: killed at
+    any moment, the tree is the old one or the new one once the next command has run
+    (it finishes a journaled change first), and a repeat of the command succeeds."""
+    rng = random.Random(2026)
+    venv = tmp_path / "venv"
+    fake_dist(bare_venv(venv), "bulk", "1.0", _many_files(800))
+    offline = ["--no-index", "--find-links", str(wheelhouse)]
+
+    def prepared(project: Path) -> Path:
+        project.mkdir()
+        assert migrate_cli(venv, "--project", project).returncode == 0
+        python = str(sorted((project / DIRNAME / "lib").glob("python*"))[0].name)
+        return Path(python)
+
+    def change(project: Path) -> list[str]:
+        if kind == "install":
+            return ["install", *offline, "withdata", "--project", str(project)]
+        return ["uninstall", "bulk", "--project", str(project)]
+
+    calibration = tmp_path / "calibration"
+    prepared(calibration)
+    old = _relative_snapshot(calibration / DIRNAME)
+    started = time.perf_counter()
+    done = _pep582(*change(calibration))
+    assert done.wait() == 0
+    duration = time.perf_counter() - started
+    new = _relative_snapshot(calibration / DIRNAME)
+    assert new != old
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    moments = [(i + 0.5) * 1.2 / RUNS_PER_KIND for i in range(RUNS_PER_KIND)]
+    rng.shuffle(moments)
+    counts = {"old": 0, "new": 0}
+    for attempt in range(RUNS_PER_KIND):
+        project = tmp_path / f"p{attempt}"
+        prepared(project)
+        proc = _pep582(*change(project), tmp=scratch)
+        time.sleep(moments[attempt] * duration)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # the next command that reads the tree finishes (or drops) what the kill left
+        assert _pep582("list", "--project", str(project)).wait() == 0
+        state = _relative_snapshot(project / DIRNAME)
+        assert state in (old, new), f"attempt {attempt}: neither the old tree nor the new"
+        counts["old" if state == old else "new"] += 1
+        assert not [p for p in (project / DIRNAME).iterdir() if p.name.startswith(".txn-")]
+        assert _pep582(*change(project)).wait() == 0 or state == new
+        assert _relative_snapshot(project / DIRNAME) == new
+    print(f"\n{kind}: {RUNS_PER_KIND} kills: {counts}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections import OrderedDict
 from collections.abc import Iterator
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -269,3 +270,112 @@ def walk(root: Dir, *, prune: frozenset[str] = frozenset()) -> Iterator[tuple[Di
 
 def _subdirs(items: Listing, prune: frozenset[str]) -> Iterator[str]:
     return iter([n for n, info in items if stat.S_ISDIR(info.st_mode) and n not in prune])
+
+
+class Tree:
+    """A tree opened once at its root: directories below are reached by name from their
+    parent's descriptor (never through a link) and kept open, a bounded number at a time,
+    so planning and carrying thousands of files opens each directory about once.
+
+    ``path`` is the root's real path as it was opened, for messages and for naming files
+    to the user; every system call goes through descriptors.
+    """
+
+    def __init__(self, root: Dir, path: str, keep: int = 64) -> None:
+        self.root = root
+        self.path = path
+        self._open: OrderedDict[str, Dir] = OrderedDict()
+        self._keep = keep
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Tree:
+        """The tree at ``path``: the one place a path the user gave is resolved."""
+        text = os.path.abspath(os.fspath(path))
+        root = Dir.open(text, follow=True)
+        real = _real_path_of(root.fd, text)
+        root.path = real
+        return cls(root, real)
+
+    def close(self) -> None:
+        for directory in self._open.values():
+            directory.close()
+        self._open.clear()
+        self.root.close()
+
+    def __enter__(self) -> Tree:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def relative(self, path: str) -> str:
+        """``path`` (under :attr:`path`) as a ``/``-separated path from the root."""
+        if path == self.path:
+            return ""
+        prefix = self.path.rstrip(os.sep) + os.sep
+        if not path.startswith(prefix):
+            raise NotPlain(errno.EXDEV, f"not inside {self.path}", path)
+        return path[len(prefix) :].replace(os.sep, "/")
+
+    def absolute(self, relative: str) -> str:
+        return os.path.join(self.path, *relative.split("/")) if relative else self.path
+
+    def dir(self, relative: str, create: bool = False, mode: int = 0o777) -> Dir:
+        """The directory at ``relative`` (made, with its parents, when ``create``)."""
+        relative = relative.strip("/")
+        if not relative:
+            return self.root
+        found = self._open.get(relative)
+        if found is not None:
+            self._open.move_to_end(relative)
+            return found
+        head, _, name = relative.rpartition("/")
+        if name in (".", "..") or not name:
+            raise NotPlain(errno.EINVAL, "not a plain relative path", relative)
+        parent = self.dir(head, create, mode)
+        if create:
+            parent.mkdir(name, mode, exist_ok=True)
+        found = parent.sub(name)
+        self._open[relative] = found
+        while len(self._open) > self._keep:
+            self._open.popitem(last=False)[1].close()
+        return found
+
+    def forget(self, relative: str) -> None:
+        """Close what is cached at or below ``relative`` (it was removed or renamed)."""
+        relative = relative.strip("/")
+        for key in [k for k in self._open if k == relative or k.startswith(relative + "/")]:
+            self._open.pop(key).close()
+
+    def split(self, relative: str) -> tuple[Dir, str]:
+        """``(open parent directory, last name)`` of ``relative``."""
+        head, _, name = relative.strip("/").rpartition("/")
+        return self.dir(head), name
+
+    def lstat(self, relative: str) -> os.stat_result:
+        parent, name = self.split(relative)
+        return parent.lstat(name) if name else os.fstat(self.root.fd)
+
+    def read(self, relative: str, limit: int) -> bytes:
+        parent, name = self.split(relative)
+        return parent.read(name, limit)
+
+    def open_file(self, relative: str) -> int:
+        parent, name = self.split(relative)
+        return parent.open_file(name)
+
+    def head(self, relative: str, size: int) -> bytes:
+        """The first ``size`` bytes (at most) of the regular file at ``relative``."""
+        fd = self.open_file(relative)
+        try:
+            return os.read(fd, size)
+        finally:
+            os.close(fd)
+
+
+def _real_path_of(fd: int, fallback: str) -> str:
+    """Where the kernel says an opened directory is (Linux), else ``realpath``."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return os.path.realpath(fallback)

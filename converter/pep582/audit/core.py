@@ -33,7 +33,7 @@ from pep582.interpreter import (
     versions_in,
 )
 from pep582.scheme import InterpreterFacts, Layout, scheme_for
-from pep582.sources.reader import Distribution, inventory
+from pep582.sources.distribution import Distribution, inventory
 from pep582.sources.records import check, hash_stream
 from pep582.step.startup import CUSTOMIZE, DIRNAME, judge, startup_files
 

@@ -25,7 +25,7 @@ from pep582.scheme import LAYOUTS, Layout
 
 if TYPE_CHECKING:
     from pep582.install.resolver import IndexOptions
-    from pep582.plan.staging import Existing
+    from pep582.plan.model import Existing
 
 PROG = "pep582-migrate"
 EPILOG = (

@@ -23,11 +23,13 @@ from pathlib import Path
 
 from pep582 import proc
 from pep582.errors import InterpreterError, SourceError
+from pep582.fs import Tree
 from pep582.install import pip
 from pep582.install.artifacts import Artifact
 from pep582.interpreter import Interpreter
 from pep582.scheme import Scheme
-from pep582.sources.reader import Source, inventory
+from pep582.sources import Source
+from pep582.sources.distribution import inventory
 from pep582.sources.records import read_record, read_text, render_record
 
 # The files pip writes about the installation itself; ours replace them when carried.
@@ -96,21 +98,23 @@ def install(
     source for the planner, each distribution carrying what we record about it."""
     projects = [a.editable for a in artifacts if a.editable is not None]
     pip.install_editables(projects, interpreter, options, prefix.root, what, show_progress)
-    sites = [prefix.paths["purelib"], prefix.paths["platlib"]]
+    sites = [d for d in dict.fromkeys([prefix.paths["purelib"], prefix.paths["platlib"]])]
+    for site_dir in sites:
+        for entry in site_dir.iterdir() if site_dir.is_dir() else []:
+            if entry.name.endswith(".dist-info"):
+                _forget_pip_metadata(entry)
     source = Source(
         kind="wheel",
         path=prefix.data,
         facts=interpreter.facts,
-        site_dirs=[d for d in dict.fromkeys(sites) if d.is_dir()],
+        site_dirs=[d for d in sites if d.is_dir()],
         scripts=prefix.paths["scripts"],
         include=prefix.paths["include"],
         data=prefix.data,
+        tree=Tree.open(prefix.data),
     )
     for site_dir in source.site_dirs:
-        for entry in site_dir.iterdir():
-            if entry.name.endswith(".dist-info"):
-                _forget_pip_metadata(entry)
-        source.distributions.extend(inventory(site_dir))
+        source.distributions.extend(inventory(site_dir, source.tree))
     by_key = {a.key: a for a in artifacts}
     for dist in source.distributions:
         artifact = by_key.get(dist.key)

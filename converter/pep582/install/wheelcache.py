@@ -26,9 +26,11 @@ from typing import BinaryIO
 
 from pep582 import fs
 from pep582.errors import CacheEntryModified, DestinationError, SourceError, VerificationError
+from pep582.fs import Tree
 from pep582.names import check_component, resolve_inside
 from pep582.scheme import InterpreterFacts
-from pep582.sources.reader import Source, inventory
+from pep582.sources import Source
+from pep582.sources.distribution import inventory
 from pep582.sources.records import MAX_FILE, raw_digest
 from pep582.step.startup import untrusted_path
 
@@ -325,6 +327,7 @@ def as_source(entry: Path, facts: InterpreterFacts) -> Source:
     if not _intact(entry):
         raise CacheEntryModified(f"{entry}: its RECORD changed since it was unpacked", entry.name)
     sites = [entry / "purelib", entry / "platlib"]
+    tree = Tree.open(entry)
     source = Source(
         kind="wheel",
         path=entry,
@@ -333,9 +336,10 @@ def as_source(entry: Path, facts: InterpreterFacts) -> Source:
         scripts=entry / "scripts",
         include=entry / "headers",
         data=entry / "data",
+        tree=tree,
     )
     for site_dir in source.site_dirs:
-        source.distributions.extend(inventory(site_dir))
+        source.distributions.extend(inventory(site_dir, tree))
     if len(source.distributions) != 1:
         raise SourceError(f"{entry}: expected one distribution in an unpacked wheel")
     return source

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,12 +31,13 @@ from pep582.install.tomlfiles import tomllib
 from pep582.interpreter import Interpreter, named_by_scripts
 from pep582.operations.run import Outcome, run
 from pep582.plan.executor import Progress
-from pep582.plan.model import Change, Operation, Plan
-from pep582.plan.planner import Planner, TreeState
-from pep582.plan.staging import Existing, check_destination
+from pep582.plan.index import TreeIndex
+from pep582.plan.model import Change, Existing, Operation, Plan
+from pep582.plan.planner import Planner
+from pep582.plan.staging import check_destination
 from pep582.scheme import Layout, scheme_for
-from pep582.sources.reader import Distribution, Source
-from pep582.sources.records import read_text
+from pep582.sources import Source
+from pep582.sources.distribution import Distribution
 from pep582.step.startup import DIRNAME
 
 if TYPE_CHECKING:
@@ -46,17 +46,20 @@ if TYPE_CHECKING:
 # -- the existing tree (the one place this module reads it) -------------------------------
 
 
-def _read_tree(project: Path) -> list[Source]:
-    """What ``project/__pypackages__`` holds, one source per Python version and layout."""
-    return TreeState(project / DIRNAME).sources
+def _read_tree(project: Path) -> TreeIndex:
+    """What ``project/__pypackages__`` holds, read once per command (cheap metadata
+    first, RECORD when asked)."""
+    return TreeIndex(project / DIRNAME)
 
 
-def _present(project: Path, interpreter: Interpreter, layout: Layout) -> dict[str, Distribution]:
+def _present(
+    index: TreeIndex, interpreter: Interpreter, layout: Layout
+) -> dict[str, Distribution]:
     """The distributions installed for ``interpreter`` in ``layout``, by canonical name."""
     tag = interpreter.facts.version_tag
     return {
         dist.key: dist
-        for source in _read_tree(project)
+        for source in index.sources
         if source.layout == layout and source.facts.version_tag == tag
         for dist in source.distributions
     }
@@ -69,10 +72,14 @@ def _planner(
     existing: Existing,
     interpreter: Interpreter,
     compile: bool,
+    index: TreeIndex,
 ) -> Planner:
     """A planner for one change of the tree (the one place this module makes one)."""
     scripts_name = named_by_scripts(interpreter.executable)
-    return Planner(operation, project, layout, existing, interpreter=scripts_name, compile=compile)
+    return Planner(
+        operation, project, layout, existing, index=index, interpreter=scripts_name,
+        python=str(interpreter.executable), compile=compile,
+    )  # fmt: skip
 
 
 def _plan(
@@ -87,16 +94,17 @@ def _plan(
     replaced: list[str],
     compile: bool,
     origin: str,
+    index: TreeIndex,
 ) -> Plan:
     """The plan that carries ``sources`` into the tree (``replaced``: keys of installed
     distributions of the same version that the sources replace, e.g. by an editable)."""
-    planner = _planner(operation, project, layout, existing, interpreter, compile)
+    planner = _planner(operation, project, layout, existing, interpreter, compile, index)
     planner.plan.changes.extend(kept)
     tag = interpreter.facts.version_tag
     for key in replaced:
-        old = planner.tree.find(layout, interpreter.facts, key)
+        old = index.find(layout, interpreter.facts, key)
         if old is not None:
-            planner.remove_distribution(old, "replaced")
+            planner.removal.distribution(old, "replaced")
             planner.plan.changes.append(Change(old.name, old.version, "remove", tag))
     for source in sources:
         planner.carry(source)
@@ -142,7 +150,8 @@ def install_requirements(
     project = project.absolute()
     index = index.absolute(wanted.cwd)
     check_destination(project, "merge")  # before anything is resolved
-    present = _present(project, interpreter, "pep582")
+    tree = _read_tree(project)  # read once for the whole command
+    present = _present(tree, interpreter, "pep582")
     named = {name for r in wanted.requirements if (name := _name_of(r))}
     moving = set(named)
     if wanted.upgrade:
@@ -181,6 +190,7 @@ def install_requirements(
             progress=progress,
             workdir=work,
             prefix=prefix,
+            tree=tree,
         )
     outcome.plan.notes.extend(resolution.notes)
     return outcome
@@ -190,45 +200,19 @@ def upgrade_closure(
     named: set[str], present: dict[str, Distribution], interpreter: Interpreter
 ) -> set[str]:
     """The installed distributions the ``named`` ones require, transitively: each
-    ``Requires-Dist`` parsed by ``packaging`` and counted only when its marker holds for
-    the target interpreter (no extra)."""
+    ``Requires-Dist`` counted only when its marker holds for the target interpreter
+    (no extra; ``Distribution.requires``)."""
     from pep582.install.pylock import environment_of
 
-    environment = dict(environment_of(interpreter)[0])
-    environment["extra"] = ""
+    environment = environment_of(interpreter)[0]  # the target's own, asked once
     found: set[str] = set()
     pending = list(named)
     while pending:
         dist = present.get(pending.pop())
-        for requirement in requirements_of(dist) if dist is not None else []:
-            if requirement.marker is not None and not requirement.marker.evaluate(environment):
-                continue
-            key = canonicalize_name(requirement.name)
+        for key in dist.requires(environment) if dist is not None else []:
             if key not in found and key not in named:
                 found.add(key)
                 pending.append(key)
-    return found
-
-
-def requirements_of(dist: Distribution) -> list[Requirement]:
-    """The ``Requires-Dist`` of an installed distribution, parsed by ``packaging``
-    (folded header lines included); an unparsable one names the file."""
-    name = "PKG-INFO" if dist.kind != "dist-info" else "METADATA"
-    path = dist.meta_dir / name if dist.meta_dir.is_dir() else dist.meta_dir
-    if not path.is_file():
-        return []
-    from packaging.metadata import parse_email  # only --upgrade needs it
-
-    raw, _ = parse_email(read_text(path))
-    found = []
-    for folded in raw.get("requires_dist", []):
-        line = re.sub(r"\r?\n(?=[ \t])", "", folded)  # RFC 5322 unfolding
-        try:
-            found.append(Requirement(line))
-        except InvalidRequirement as exc:
-            raise SourceError(
-                f"{path}: Requires-Dist {line!r} is not a requirement ({exc})"
-            ) from exc
     return found
 
 
@@ -396,6 +380,7 @@ def install(
     progress: Progress | None = None,
     workdir: Path | None = None,
     prefix: _Prefix | None = None,
+    tree: TreeIndex | None = None,
 ) -> Outcome:
     """Install resolved ``artifacts``: wheels through the unpacked-wheel cache, editables
     built by pip; what is already present (same version, same kind) is kept."""
@@ -404,7 +389,8 @@ def install(
     project = project.absolute()
     check_destination(project, "merge" if existing == "refuse" and dry_run else existing)
     facts = interpreter.facts
-    present = {} if existing == "replace" else _present(project, interpreter, layout)
+    tree = tree or _read_tree(project)
+    present = {} if existing == "replace" else _present(tree, interpreter, layout)
     needed: list[Artifact] = []
     kept: list[Change] = []
     replaced: list[str] = []
@@ -418,7 +404,7 @@ def install(
             replaced.append(artifact.key)  # same version (or not known yet), other kind
 
     def preview() -> Plan:
-        plan = _planner("install", project, layout, existing, interpreter, False).plan
+        plan = _planner("install", project, layout, existing, interpreter, False, tree).plan
         plan.sources.append(origin)
         plan.changes.extend(kept)
         for artifact in needed:
@@ -495,7 +481,7 @@ def install(
         def build() -> Plan:
             return _plan(
                 operation, project, layout, existing, interpreter, sources=sources,
-                kept=kept, replaced=replaced, compile=compile, origin=origin,
+                kept=kept, replaced=replaced, compile=compile, origin=origin, index=tree,
             )  # fmt: skip
 
         try:

@@ -12,11 +12,11 @@ from pep582.interpreter import find_python, named_by_scripts, outside_toolkit
 from pep582.names import inside
 from pep582.operations.run import Outcome, run
 from pep582.plan.executor import Progress
-from pep582.plan.model import Plan
+from pep582.plan.model import Existing, Plan
 from pep582.plan.planner import Planner
-from pep582.plan.staging import Existing, check_destination
+from pep582.plan.staging import check_destination
 from pep582.scheme import Layout
-from pep582.sources.reader import Source, detect
+from pep582.sources import Source, detect
 from pep582.step.startup import DIRNAME
 
 

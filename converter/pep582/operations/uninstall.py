@@ -6,11 +6,12 @@ from pathlib import Path
 
 from pep582.errors import SourceError
 from pep582.operations.run import Outcome, run
+from pep582.plan.index import TreeIndex
 from pep582.plan.model import Plan
-from pep582.plan.planner import Planner, TreeState
+from pep582.plan.planner import Planner
 from pep582.plan.staging import check_destination
 from pep582.scheme import InterpreterFacts, Layout
-from pep582.sources.reader import Source
+from pep582.sources import Source
 from pep582.step.startup import DIRNAME
 
 
@@ -29,7 +30,9 @@ def uninstall(
     check_destination(project, "merge")
 
     def build() -> Plan:
-        planner = Planner("uninstall", project, layout, "merge")
+        planner = Planner(
+            "uninstall", project, layout, "merge", index=TreeIndex(project / DIRNAME)
+        )
         planner.uninstall(names, versions)
         return planner.finish()
 
@@ -38,4 +41,4 @@ def uninstall(
 
 def installed(project: Path) -> list[Source]:
     """What ``project/__pypackages__`` holds, one source per Python version and layout."""
-    return TreeState(project.absolute() / DIRNAME).sources
+    return TreeIndex(project.absolute() / DIRNAME).sources

@@ -1,21 +1,22 @@
-"""Carrying out a plan inside a stage: remove, link or copy (verified), write, publish.
+"""Carrying out a plan: build what it adds (linked or copied, verified), then publish.
 
-Nothing in the stage is written in place: a file that changes is unlinked and created
-anew with ``O_EXCL | O_NOFOLLOW`` (the stage may be a hard-linked copy of the live tree),
-no directory is entered through a link, and sources are opened without following links.
-A file is hard-linked only when its owner is the effective user or root and nobody else
-may write it; otherwise it is copied, so another user cannot edit what we publish.
-Before the swap the stage must pass the trust rule, exactly as the startup step will
-judge it.
+Everything written goes through directory descriptors (:mod:`pep582.fs`): a source file
+is opened relative to its directory's descriptor without following a link, checked
+through that descriptor (its inode is the one planned; its owner and mode decide whether
+it may be hard-linked) and linked from the same directory descriptor, so what was linked
+is what was checked; a file another user owns or may write is copied instead, and
+nothing we create may be written by others. Files are never written in place: whatever
+changes is created anew with ``O_EXCL | O_NOFOLLOW``. The built files are then published
+by :mod:`pep582.plan.staging` (a whole tree, swapped in) or :mod:`pep582.plan.journal`
+(only what changes, moved into the live tree under a journal).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
-import shutil
 import stat
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,27 +24,18 @@ from pathlib import Path
 from pep582.errors import (
     CacheEntryModified,
     DestinationError,
-    InterpreterError,
     SourceError,
     VerificationError,
 )
+from pep582.fs import READ_FLAGS, Dir, NotPlain, Tree, walk
 from pep582.plan.model import FileAction, Plan, Report
-from pep582.plan.staging import Transaction, umask
 from pep582.sources.records import (
     NO_VERIFY_ADVICE,
     RecordEntry,
     check,
-    entry_for,
     hash_stream,
-    open_inside,
-    read_record,
-    render_record,
 )
-from pep582.step import startup
 
-NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-NONBLOCK = getattr(os, "O_NONBLOCK", 0)
-CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 # Failures that are the destination's fault: one line, exit 4.
 DESTINATION_ERRNOS = {
     errno.ENOSPC: "no space left on the device",
@@ -52,68 +44,15 @@ DESTINATION_ERRNOS = {
     errno.EACCES: "permission denied",
     errno.EPERM: "operation not permitted",
 }
+NOT_OTHERS = ~0o022 & 0o7777  # nothing we publish may be written by group or others
 Progress = Callable[[int, int], None]  # (files done, files in all)
 
 
-def execute(
-    plan: Plan,
-    txn: Transaction,
-    progress: Progress | None = None,
-    cache_root: str | None = None,
-) -> Report:
-    """Carry out ``plan`` in a new stage of ``txn`` and publish it."""
-    started = time.perf_counter()
-    report = Report(plan)
-    try:
-        stage = txn.new_stage(clone=plan.clone)
-        runner = _Executor(plan, str(stage), report, progress, cache_root)
-        runner.run()
-        if plan.compile:
-            report.compiled = compile_tree(plan, stage)
-        site_dirs = [
-            str(stage / Path(d).relative_to(plan.target))
-            for scheme in plan.schemes
-            for d in scheme.site_dirs
-        ]
-        _, refused = startup.judge(str(stage), site_dirs)
-        if refused:
-            raise DestinationError(
-                f"the new {plan.target} would be refused at startup: {refused}; "
-                "nothing was changed"
-            )
-        txn.publish()
-    except OSError as exc:
-        raise destination_error(exc) from exc
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def digest_fd(fd: int, algorithm: str) -> tuple[str, int]:
-    """RECORD-format digest and size of what ``fd`` holds, read from the start."""
-    os.lseek(fd, 0, os.SEEK_SET)
-    with os.fdopen(os.dup(fd), "rb") as stream:
-        return hash_stream(stream, algorithm)
-
-
-def copy_checkout(source: str, destination: str) -> None:
-    """Copy a directory tree: directories, regular files (times kept: version control
-    tools look at them) and links as links; anything else is refused."""
-    os.mkdir(destination, 0o777)
-    for here, dirs, files in os.walk(source, followlinks=False):
-        target_dir = os.path.join(destination, os.path.relpath(here, source))
-        for name in [*dirs, *files]:
-            path = os.path.join(here, name)
-            target = os.path.join(target_dir, name)
-            info = os.lstat(path)
-            if stat.S_ISLNK(info.st_mode):
-                os.symlink(os.readlink(path), target)
-            elif stat.S_ISDIR(info.st_mode):
-                os.mkdir(target, 0o777)
-            elif stat.S_ISREG(info.st_mode):
-                shutil.copy2(path, target, follow_symlinks=False)
-            else:
-                raise SourceError(f"{path} is not a regular file, directory or link")
-        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(here, d))]
+def umask() -> int:
+    """The process umask (read without changing it for longer than one call)."""
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def destination_error(exc: OSError) -> DestinationError:
@@ -123,281 +62,280 @@ def destination_error(exc: OSError) -> DestinationError:
     return DestinationError(f"{where}: {what}; nothing was changed")
 
 
-class _Executor:
+def execute(
+    plan: Plan,
+    txn: object,
+    progress: Progress | None = None,
+    cache_root: str | None = None,
+) -> Report:
+    """Carry out ``plan`` under the project's transaction ``txn`` and publish it."""
+    from pep582.plan import journal, staging
+
+    started = time.perf_counter()
+    report = Report(plan)
+    try:
+        if plan.publish == "incremental":
+            assert isinstance(txn, staging.Transaction)
+            journal.execute(plan, txn, report, progress, cache_root)
+        else:
+            assert isinstance(txn, staging.Transaction)
+            staging.execute(plan, txn, report, progress, cache_root)
+    except OSError as exc:
+        raise destination_error(exc) from exc
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+class Builder:
+    """Creates a plan's entries in a destination tree (a stage, or a transaction's
+    ``new`` directory), one action at a time."""
+
     def __init__(
         self,
         plan: Plan,
-        stage: str,
+        destination: Tree,
         report: Report,
-        progress: Progress | None,
         cache_root: str | None,
+        replace: bool = False,
     ) -> None:
-        self.plan, self.stage, self.report = plan, stage, report
-        self.progress = progress
-        self.link = plan.link
+        self.plan, self.destination, self.report = plan, destination, report
         self.cache_root = cache_root
-        self.made: set[str] = {stage}
+        self.replace = replace  # the destination may hold an old entry to clear first
+        self.link = plan.link
         self.mask = umask()
+        self.dir_mode = 0o777 & NOT_OTHERS
         self.euid = os.geteuid() if hasattr(os, "geteuid") else -1
-        self.pruned: set[str] = set()
 
-    # directories ------------------------------------------------------------------------
-
-    def ensure_dir(self, directory: str, create: bool = True) -> None:
-        """Create ``directory`` inside the stage, never entering a link on the way."""
-        if directory in self.made:
-            return
-        if not directory.startswith(self.stage + os.sep):
-            raise DestinationError(f"refusing to write outside the stage: {directory}")
-        parent = os.path.dirname(directory)
-        if parent != directory:
-            self.ensure_dir(parent, create)
-        try:
-            info = os.lstat(directory)
-        except FileNotFoundError:
-            if not create:
-                raise
-            os.mkdir(directory, 0o777)
-        else:
-            if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-                raise DestinationError(
-                    f"{directory} is not a plain directory in the tree (a link?); "
-                    "refusing to write through it"
-                )
-        self.made.add(directory)
-
-    def place(self, action_target: str) -> str:
-        """The stage path of a plan target: a normalised relative path, never leaving it."""
-        parts = action_target.split("/")
-        if action_target.startswith("/") or any(p in ("", ".", "..") for p in parts):
-            raise DestinationError(f"refusing to write {action_target!r}: not a plain path")
-        destination = os.path.join(self.stage, *parts)
-        self.ensure_dir(os.path.dirname(destination))
-        return destination
-
-    # the run ----------------------------------------------------------------------------
-
-    def run(self) -> None:
-        if self.plan.clone:
-            for removal in self.plan.removals:
-                self.remove(removal.target)
-        # by place: a directory's entries are created together (what cp -a does too)
-        actions = sorted(self.plan.actions, key=lambda a: a.target)
-        for number, action in enumerate(actions, start=1):
-            destination = self.place(action.target)
-            if action.kind == "symlink":
-                assert action.link_target is not None
-                self.clear(destination)
-                os.symlink(action.link_target, destination)
-                self.report.symlinks += 1
-            elif action.kind == "write":
-                assert action.data is not None
-                self.clear(destination)
-                self.create(destination, action.data, action.mode)
-                self.report.written += 1
-                self.report.bytes += len(action.data)
-            elif action.kind == "tree":
-                assert action.source is not None
-                self.clear(destination)
-                copy_checkout(action.source, destination)
-                self.report.trees += 1
-            else:
-                self.clear(destination)
-                self.carry(action, destination)
-            if self.progress is not None and number % 256 == 0:
-                self.progress(number, len(self.plan.actions))
-        if self.progress is not None:
-            self.progress(len(self.plan.actions), len(self.plan.actions))
-        self.prune()
-
-    def remove(self, target: str) -> None:
-        """Remove a planned path from the stage: never through a link on the way (the
-        stage is ours; a link in it came from the old tree)."""
+    def parent(self, target: str) -> tuple[Dir, str]:
+        """The open directory that will hold ``target`` (made as needed, never through a
+        link) and the entry's name."""
         parts = target.split("/")
-        if any(p in ("", ".", "..") for p in parts):
-            raise DestinationError(f"refusing to remove {target!r}: not a plain path")
-        path = os.path.join(self.stage, *parts)
+        if target.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise DestinationError(f"refusing to write {target!r}: not a plain path")
         try:
-            self.ensure_dir(os.path.dirname(path), create=False)
-        except (DestinationError, FileNotFoundError):
-            return  # a link on the way, or gone: nothing of the tree to remove there
-        try:
-            info = os.lstat(path)
-        except FileNotFoundError:
-            return
-        if stat.S_ISDIR(info.st_mode):
-            self.report.removed += sum(len(files) for _, _, files in os.walk(path))
-            shutil.rmtree(path)  # unlinks hard links: the live tree keeps its files
+            directory = self.destination.dir("/".join(parts[:-1]), create=True, mode=self.dir_mode)
+        except NotPlain as exc:
+            raise DestinationError(
+                f"{exc.filename} is not a plain directory in the tree (a link?); refusing "
+                "to write through it"
+            ) from None
+        return directory, parts[-1]
+
+    def build(self, action: FileAction, at: str | None = None) -> None:
+        """Create ``action``'s entry at ``at`` (default: its own target)."""
+        target = at or action.target
+        directory, name = self.parent(target)
+        if self.replace:
+            self.clear(directory, name, target)
+        if action.kind == "symlink":
+            assert action.link_target is not None
+            directory.symlink(action.link_target, name)
+            self.report.symlinks += 1
+        elif action.kind == "write":
+            assert action.data is not None
+            directory.create(name, action.data, action.mode & ~self.mask & NOT_OTHERS)
+            self.report.written += 1
+            self.report.bytes += len(action.data)
+        elif action.kind == "tree":
+            assert action.source is not None and action.tree is not None
+            self.copy_checkout(action.tree, action.source, directory, name)
+            self.report.trees += 1
         else:
-            os.unlink(path)
-            self.report.removed += 1
-        self.pruned.add(os.path.dirname(path))
+            self.carry(action, directory, name)
 
-    def clear(self, destination: str) -> None:
-        """Unlink what a clone left at ``destination`` (the plan decided to replace it)."""
-        if self.plan.clone and os.path.lexists(destination):
-            if os.path.isdir(destination) and not os.path.islink(destination):
-                shutil.rmtree(destination)
-            else:
-                os.unlink(destination)
-
-    def prune(self) -> None:
-        """Remove directories that removals left empty (never the tree's own skeleton)."""
-        keep = {self.stage}
-        for scheme in self.plan.schemes:
-            for place in (*scheme.site_dirs, scheme.scripts, scheme.include, scheme.data):
-                keep.add(os.path.join(self.stage, os.path.relpath(place, self.plan.target)))
-        for directory in sorted(self.pruned, key=len, reverse=True):
-            while directory not in keep and directory.startswith(self.stage + os.sep):
-                try:
-                    os.rmdir(directory)
-                except OSError:
-                    break
-                directory = os.path.dirname(directory)
-
-    def create(self, destination: str, data: bytes, mode: int) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC
-        fd = os.open(destination, flags, mode & 0o777)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(destination, mode & 0o777 & ~self.mask)
+    def clear(self, directory: Dir, name: str, target: str) -> None:
+        """Remove what a cloned stage holds at ``target`` (the plan replaces it)."""
+        with contextlib.suppress(FileNotFoundError):
+            directory.remove_tree(name)
+        self.destination.forget(target)
 
     # carrying files ---------------------------------------------------------------------
 
-    def carry(self, action: FileAction, destination: str) -> None:
+    def _open_source(self, action: FileAction) -> tuple[int, Dir | None, str]:
+        """A descriptor of the source file, its directory (None for a file a link led to,
+        opened by its judged real path) and its name there."""
+        assert action.source is not None
+        try:
+            if action.tree is None:
+                fd = os.open(action.source, READ_FLAGS)
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    os.close(fd)
+                    raise NotPlain(errno.EINVAL, "not a regular file", action.source)
+                return fd, None, ""
+            tree = action.tree
+            directory, name = tree.split(tree.relative(action.source))
+            return directory.open_file(name), directory, name
+        except NotPlain as exc:
+            raise SourceError(f"{action.source}: cannot read: {exc.strerror}") from None
+        except OSError as exc:
+            raise SourceError(f"{action.source}: cannot read: {exc.strerror}") from exc
+
+    def carry(self, action: FileAction, directory: Dir, name: str) -> None:
         """Link (or copy) one source file, checked through the descriptor we opened: the
-        same inode the plan saw, not another user's unless copied, and what was linked
-        is what was checked."""
-        source = action.source
-        assert source is not None
+        same inode the plan saw, not another user's unless copied, and what was linked is
+        what was checked."""
         expected = action.expected
         algorithm = None
         if self.plan.verify and expected is not None and expected.hash_ is not None:
             algorithm = expected.hash_.name
-        fd = open_inside(source, action.source_root)
+        fd, source_dir, source_name = self._open_source(action)
         try:
             info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise SourceError(f"{source} is not a regular file")
             if action.inode is not None and info.st_ino != action.inode:
-                raise SourceError(f"{source} was replaced after planning; nothing was changed")
+                raise SourceError(
+                    f"{action.source} was replaced after planning; nothing was changed"
+                )
+            # Another user's file, or one others may write (an ACL grant shows as the
+            # group-write bit), is copied: a hard link would let them edit what we publish.
             foreign = (info.st_uid not in (self.euid, 0) and self.euid != -1) or bool(
-                startup.foreign_writers(source, info)
+                info.st_mode & 0o022
             )
-            if self.link and not foreign and self.link_checked(source, destination, info):
+            if (
+                self.link
+                and not foreign
+                and source_dir is not None
+                and self.link_checked(source_dir, source_name, directory, name, info)
+            ):
                 if algorithm is not None:  # what was linked is what is checked
                     assert expected is not None
-                    digest, size = digest_fd(fd, algorithm)
-                    self.check(source, expected, digest, size)
+                    digest, size = _digest_fd(fd, algorithm)
+                    self.check(action, expected, digest, size)
                 else:
                     self.report.unverified += 1
                 self.report.linked += 1
                 known = expected.size if expected is not None else None
                 self.report.bytes += known if known is not None else info.st_size
                 return
+            mode = info.st_mode & 0o777 & ~self.mask & NOT_OTHERS
             os.lseek(fd, 0, os.SEEK_SET)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC
-            mode = info.st_mode & 0o777 & ~self.mask
-            with (
-                os.fdopen(os.dup(fd), "rb") as src,
-                os.fdopen(os.open(destination, flags, mode), "wb") as dst,
-            ):
-                digest, size = hash_stream(src, algorithm or "sha256", sink=dst)
+            out = directory.create_fd(name, mode)
+            try:
+                with (
+                    os.fdopen(os.dup(fd), "rb") as src,
+                    os.fdopen(out, "wb", closefd=False) as dst,
+                ):
+                    digest, size = hash_stream(src, algorithm or "sha256", sink=dst)
+                os.fchmod(out, mode)
+                os.utime(out, ns=(info.st_atime_ns, info.st_mtime_ns))
+            finally:
+                os.close(out)
         finally:
             os.close(fd)
-        os.chmod(destination, mode)
-        os.utime(destination, ns=(info.st_atime_ns, info.st_mtime_ns))
         if algorithm is not None:
             assert expected is not None
-            self.check(source, expected, digest, size)
+            self.check(action, expected, digest, size)
         elif expected is None or expected.hash_ is None:
             self.report.unverified += 1
         self.report.copied += 1
         self.report.copied_foreign += foreign
         self.report.bytes += size
 
-    def link_checked(self, source: str, destination: str, opened: os.stat_result) -> bool:
-        """Hard-link ``source``; True if the link is the inode we opened and checked (the
-        name may have been swapped in between: then undo it, and copy instead)."""
+    def link_checked(
+        self, source: Dir, source_name: str, directory: Dir, name: str, opened: os.stat_result
+    ) -> bool:
+        """Hard-link ``source/source_name`` as ``name``; True if the link is the inode we
+        opened and checked (the name may have been swapped in between: then undo it)."""
         try:
-            os.link(source, destination, follow_symlinks=False)
+            directory.link_from(source, source_name, name)
         except OSError as exc:
             if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                 raise
             self.link = False  # another filesystem: copy from now on
-            self.plan.warnings.append(
-                f"cannot hard-link from {os.path.dirname(source)} ({exc.strerror}); "
-                "copying instead"
+            self.report.warnings.append(
+                f"cannot hard-link from {source.path} ({exc.strerror}); copying instead"
             )
             return False
-        if os.path.samestat(os.lstat(destination), opened):
+        if os.path.samestat(directory.lstat(name), opened):
             return True
-        os.unlink(destination)
+        directory.unlink(name)
         return False
 
-    def check(self, source: str, expected: RecordEntry, digest: str, size: int) -> None:
+    def check(self, action: FileAction, expected: RecordEntry, digest: str, size: int) -> None:
+        assert action.source is not None
         try:
-            check(source, expected, digest, size)
+            check(action.source, expected, digest, size)
         except VerificationError as exc:
-            real = os.path.realpath(source)  # the error names the real file
-            exc.args = (str(exc).replace(source, real, 1),)
+            real = action.source
             if self.cache_root and real.startswith(self.cache_root + os.sep):
                 entry = os.sep.join(real[len(self.cache_root) + 1 :].split(os.sep)[:2])
                 message = str(exc).replace(NO_VERIFY_ADVICE, "")  # a cache has no such choice
                 raise CacheEntryModified(message, entry) from exc
             raise
 
+    # editable checkouts --------------------------------------------------------------------
 
-_COMPILE = r"""
-import compileall, json, sys
-stage, final, dirs = sys.argv[1], sys.argv[2], sys.argv[3:]
-ok = all(compileall.compile_dir(d, quiet=1, stripdir=stage, prependdir=final, workers=0)
-         for d in dirs)
-print(json.dumps({"ok": bool(ok), "tag": sys.implementation.cache_tag}))
-"""
+    def copy_checkout(self, tree: Tree, source: str, directory: Dir, name: str) -> None:
+        """Copy a directory tree whole through descriptors: directories, regular files
+        (times kept: version control tools look at them) and links that stay inside it;
+        a link leaving it, or anything else, is refused in one line."""
+        top = tree.relative(source)
+        directory.mkdir(name, self.dir_mode)
+        copy = Tree(directory.sub(name), os.path.join(directory.path, name))
+        try:
+            for here, relative, items in walk(tree.dir(top)):
+                target = copy.dir(relative, create=True, mode=self.dir_mode)
+                for entry, info in items:
+                    path = os.path.join(source, *relative.split("/"), entry)
+                    if stat.S_ISDIR(info.st_mode):
+                        target.mkdir(entry, self.dir_mode)
+                    elif stat.S_ISLNK(info.st_mode):
+                        link = here.readlink(entry)
+                        resolved = os.path.normpath(os.path.join(os.path.dirname(path), link))
+                        if not (resolved == source or resolved.startswith(source + os.sep)):
+                            raise SourceError(
+                                f"{path} (in the editable checkout {source}) is a link to "
+                                f"{link}, outside the checkout; refusing to copy it"
+                            )
+                        target.symlink(link, entry)
+                    elif stat.S_ISREG(info.st_mode):
+                        self._copy_file(here, entry, target, info)
+                    else:
+                        raise SourceError(f"{path} is not a regular file, directory or link")
+        finally:
+            copy.close()
+
+    def _copy_file(self, source: Dir, name: str, target: Dir, info: os.stat_result) -> None:
+        fd = source.open_file(name)
+        try:
+            mode = info.st_mode & 0o777 & ~self.mask & NOT_OTHERS
+            out = target.create_fd(name, mode)
+            try:
+                while chunk := os.read(fd, 1 << 20):
+                    os.write(out, chunk)
+                os.fchmod(out, mode)
+                os.utime(out, ns=(info.st_atime_ns, info.st_mtime_ns))
+            finally:
+                os.close(out)
+        finally:
+            os.close(fd)
 
 
-def compile_tree(plan: Plan, stage: Path) -> int:
-    """``--compile``: byte-compile the stage's site directories with the plan's
-    interpreter (paths inside the .pyc files name the final place) and list the .pyc
-    files in the RECORD of the distribution that owns each source file."""
-    if not plan.interpreter or not os.path.isfile(plan.interpreter.split()[-1]):
-        plan.warnings.append("--compile: no interpreter to compile with; nothing compiled")
-        return 0
-    site_dirs = sorted(
-        {str(stage / Path(d).relative_to(plan.target)) for s in plan.schemes for d in s.site_dirs}
+def _digest_fd(fd: int, algorithm: str) -> tuple[str, int]:
+    """RECORD-format digest and size of what ``fd`` holds, read from the start."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    with os.fdopen(os.dup(fd), "rb") as stream:
+        return hash_stream(stream, algorithm)
+
+
+def build_all(
+    builder: Builder,
+    actions: list[FileAction],
+    progress: Progress | None,
+    place: Callable[[FileAction], str] | None = None,
+) -> None:
+    """Build every action, by target (a directory's entries together, as ``cp -a`` does),
+    reporting progress every 256 files."""
+    ordered = sorted(actions, key=lambda a: a.target)
+    for number, action in enumerate(ordered, start=1):
+        builder.build(action, place(action) if place else None)
+        if progress is not None and number % 256 == 0:
+            progress(number, len(ordered))
+    if progress is not None:
+        progress(len(ordered), len(ordered))
+
+
+def site_dirs_in(plan: Plan, root: Path) -> list[str]:
+    """The plan's site directories, as they are below ``root`` (a stage or the tree)."""
+    return sorted(
+        {str(root / Path(d).relative_to(plan.target)) for s in plan.schemes for d in s.site_dirs}
     )
-    site_dirs = [d for d in site_dirs if os.path.isdir(d)]
-    import json
-
-    command = [plan.interpreter, "-c", _COMPILE, str(stage), str(plan.target), *site_dirs]
-    proc = subprocess.run(command, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise InterpreterError(f"--compile failed: {(proc.stderr.strip() or 'no output')[-300:]}")
-    tag = json.loads(proc.stdout.strip().splitlines()[-1])["tag"]
-    count = 0
-    for site_dir in site_dirs:
-        for record_path in Path(site_dir).glob("*.dist-info/RECORD"):
-            count += _add_bytecode_rows(record_path, Path(site_dir), tag)
-    return count
-
-
-def _add_bytecode_rows(record_path: Path, site_dir: Path, tag: str) -> int:
-    entries = read_record(record_path)
-    known = {e.path for e in entries}
-    added = []
-    for entry in entries:
-        if not entry.path.endswith(".py"):
-            continue
-        folder, _, name = entry.path.rpartition("/")
-        compiled = f"{folder + '/' if folder else ''}__pycache__/{name[:-3]}.{tag}.pyc"
-        path = site_dir / compiled
-        if compiled not in known and path.is_file():
-            added.append(entry_for(compiled, path.read_bytes()))
-    if added:
-        data = render_record([*entries, *added])
-        os.unlink(record_path)  # the stage may share this inode with the live tree
-        fd = os.open(record_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o666)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-    return len(added)

@@ -40,11 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pep582.plan.staging import Existing
+from pep582.fs import Tree
 from pep582.scheme import Layout, Scheme
 from pep582.sources.records import RecordEntry
 from pep582.step.startup import DIRNAME
 
+Existing = Literal["refuse", "merge", "replace"]
 SCHEMA = 1
 Operation = Literal["migrate", "install", "uninstall"]
 ChangeKind = Literal["add", "upgrade", "keep", "remove"]
@@ -55,21 +56,23 @@ ActionKind = Literal["carry", "write", "symlink", "tree"]
 class FileAction:
     """One entry of the new tree, relative to ``__pypackages__`` (POSIX separators).
 
-    ``carry``: hard-link (or copy) ``source``, checked against ``expected``; ``write``:
-    create it with ``data``; ``symlink``: a link to ``link_target``; ``tree``: copy the
-    directory ``source`` whole (an editable checkout that lived inside a venv).
+    ``carry``: hard-link (or copy) ``source`` (read through ``tree``, the source opened at
+    its root, or, for a file a link led to, by its judged real path), checked against
+    ``expected``; ``write``: create it with ``data``; ``symlink``: a link to
+    ``link_target``; ``tree``: copy the directory ``source`` whole (an editable checkout
+    that lived inside a venv).
     """
 
     kind: ActionKind
     target: str
-    source: str | None = None
+    source: str | None = None  # absolute, for messages and, below ``tree``, for reading
     data: bytes | None = None
     mode: int = 0o644
     expected: RecordEntry | None = None
     link_target: str | None = None
     owner: str = ""  # "name version" of the distribution it belongs to
     python: str = ""  # version tag of the source it comes from
-    source_root: str | None = None  # carry: the source's root, the file must stay inside
+    tree: Tree | None = field(default=None, repr=False, compare=False)
     inode: int | None = None  # carry: the source file's inode when planned
 
 
@@ -104,15 +107,26 @@ class Skipped:
     reason: str
 
 
+Publish = Literal["tree", "incremental"]
+
+
 @dataclass
 class Plan:
-    """Everything one run will do to one ``__pypackages__``."""
+    """Everything one run will do to one ``__pypackages__``.
+
+    ``publish``: ``tree`` builds a whole new tree beside the old one and swaps it in (a
+    migration, ``--replace``, a first install; ``clone`` starts the stage as a hard-linked
+    copy of the old tree); ``incremental`` stages only what changes and moves it into the
+    live tree, one top-level entry at a time, under a journal (daily installs and
+    uninstalls: the cost follows the change).
+    """
 
     operation: Operation
     project: Path
     layout: Layout
     existing: Existing
-    interpreter: str = ""
+    interpreter: str = ""  # what console scripts name (a resolved path, or /usr/bin/env X)
+    python: str = ""  # the interpreter that runs for the plan (--compile), if any
     link: bool = True
     verify: bool = True
     compile: bool = False
@@ -128,7 +142,8 @@ class Plan:
     unowned_carried: bool = False
     already_present: int = 0
     noop: str | None = None
-    clone: bool = False  # the stage starts as a copy of the existing tree
+    publish: Publish = "tree"
+    clone: bool = False  # "tree" publish: the stage starts as a copy of the existing tree
 
     @property
     def target(self) -> Path:
@@ -193,9 +208,11 @@ class Report:
     compiled: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # found while executing
 
     def as_dict(self) -> dict[str, Any]:
         data = self.plan.as_dict()
+        data["warnings"] = [*data["warnings"], *self.warnings]
         data["result"] = {
             "linked": self.linked,
             "copied": self.copied,

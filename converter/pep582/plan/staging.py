@@ -1,9 +1,14 @@
-"""Atomic replacement of a ``__pypackages__``: a lock, a staging directory, a swap.
+"""The project's lock, recovery after a kill, and the whole-tree publish.
 
-Everything is built in a directory beside the target and moved into place with one
-rename (or an atomic exchange with the old tree on Linux), so an interruption at any
-moment leaves either the old state or the new one. The run holds the project's lock from
-planning to publishing; the lock file is never followed through a link.
+A run holds the project's lock from planning to publishing (the lock file is never
+followed through a link). At the start of every run, what a killed run left is put
+right: a whole-tree stage is deleted, an old tree moved aside is put back, an
+incremental transaction is finished from its journal (:mod:`pep582.plan.journal`).
+
+The whole-tree publish (migrations, ``--replace``, a first install) builds the new tree
+in a directory beside the target and moves it into place with one rename, or an atomic
+exchange with the old tree on Linux, so an interruption at any moment leaves either the
+old state or the new one.
 """
 
 from __future__ import annotations
@@ -18,23 +23,25 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
 
 from pep582.errors import DestinationError
+from pep582.fs import Tree, walk
+from pep582.plan.executor import Builder, Progress, build_all, site_dirs_in, umask
+from pep582.plan.model import Existing, Plan, Report
 from pep582.step import startup
 from pep582.step.startup import DIRNAME
 
-Existing = Literal["refuse", "merge", "replace"]
-GITIGNORE = b"*\n"
 STAGE_PREFIX = f".{DIRNAME}.stage-"
 OLD_PREFIX = f".{DIRNAME}.old-"
-
-
-def umask() -> int:
-    """The process umask (read without changing it for longer than one call)."""
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
+# What every tree gets when it is made, so the tools around a project leave it alone:
+# git ignores it all, pytest collects nothing in it. Nothing else is edited for them.
+HYGIENE = {
+    ".gitignore": b"*\n",
+    "conftest.py": (
+        b"# Written by pep582-toolkit: test runners never collect what __pypackages__ holds\n"
+        b'collect_ignore_glob = ["*"]\n'
+    ),
+}
 
 
 def check_destination(project: Path, existing: Existing) -> None:
@@ -111,12 +118,15 @@ def locked(project: Path) -> Iterator[None]:
 
 
 def recover(project: Path) -> list[str]:
-    """Undo what a killed run left behind (we hold the lock); say what was done.
+    """Undo or finish what a killed run left behind (we hold the lock); say what was done.
 
-    Stages are deleted. An old tree moved aside by a publish without ``renameat2`` is put
-    back when the target is missing (the kill came between the two renames), and deleted
-    only when the target is in place.
+    Whole-tree stages are deleted. An old tree moved aside by a publish without
+    ``renameat2`` is put back when the target is missing (the kill came between the two
+    renames), and deleted only when the target is in place. An incremental transaction
+    whose journal was written is finished; one without is deleted (nothing was moved yet).
     """
+    from pep582.plan import journal
+
     done = []
     target = project / DIRNAME
     for old in sorted(project.glob(f"{OLD_PREFIX}*")):
@@ -127,26 +137,38 @@ def recover(project: Path) -> list[str]:
         shutil.rmtree(old, ignore_errors=True)
     for stage in project.glob(f"{STAGE_PREFIX}*"):
         shutil.rmtree(stage, ignore_errors=True)
+    for txn in journal.transactions(project):
+        finished = journal.recover(project, txn)
+        if finished:
+            done.append(f"finished the change an interrupted run began ({txn.name})")
     return done
 
 
 def clone_tree(source: Path, stage: Path) -> None:
-    """Fill ``stage`` with hard links of ``source`` (copies where links are impossible).
+    """Fill ``stage`` with hard links of ``source`` (copies where links are impossible),
+    walking both through directory descriptors. Files in the stage are never written in
+    place afterwards (they would write into the live tree): whatever changes is unlinked
+    and created anew."""
+    with Tree.open(source) as old, Tree.open(stage) as new:
+        for here, relative, items in walk(old.root):
+            target = new.dir(relative)
+            for name, info in items:
+                if stat.S_ISDIR(info.st_mode):
+                    target.mkdir(name, stat.S_IMODE(info.st_mode))
+                    continue
+                try:
+                    target.link_from(here, name, name)
+                except OSError:
+                    if stat.S_ISLNK(info.st_mode):
+                        target.symlink(here.readlink(name), name)
+                    else:
+                        shutil.copyfileobj(
+                            os.fdopen(here.open_file(name), "rb"),
+                            os.fdopen(target.create_fd(name, stat.S_IMODE(info.st_mode)), "wb"),
+                        )
 
-    Files in the stage are never written in place afterwards (they would write into the
-    live tree): whatever changes is unlinked and created anew.
-    """
 
-    def link_or_copy(src: str, dst: str) -> None:
-        try:
-            os.link(src, dst, follow_symlinks=False)
-        except OSError:
-            shutil.copy2(src, dst, follow_symlinks=False)
-
-    shutil.copytree(source, stage, symlinks=True, copy_function=link_or_copy, dirs_exist_ok=True)
-
-
-def _exchange(first: Path, second: Path) -> bool:
+def _exchange(first: Path | str, second: Path | str) -> bool:
     """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False if unsupported."""
     if not hasattr(os, "uname") or os.uname().sysname != "Linux":
         return False
@@ -168,6 +190,13 @@ def _exchange(first: Path, second: Path) -> bool:
     raise OSError(err, os.strerror(err), str(first))
 
 
+def write_hygiene(tree: Tree) -> None:
+    """The files every new tree gets (:data:`HYGIENE`), where it has none yet."""
+    for name, data in HYGIENE.items():
+        if not tree.root.exists(name):
+            tree.root.create(name, data, 0o644 & ~umask())
+
+
 class Transaction:
     """One run's hold on a project: the lock, at most one stage, and the publish."""
 
@@ -184,23 +213,18 @@ class Transaction:
         """
         stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=self.project))
         self.stage = stage
-        os.chmod(stage, 0o777 & ~umask())
+        os.chmod(stage, 0o777 & ~umask() & ~0o022)
         if clone and self.target.is_dir():
             clone_tree(self.target, stage)
         return stage
 
-    def publish(self, publish_exchange: bool = True) -> None:
+    def publish(self) -> None:
         """Move the stage into place as ``__pypackages__``, replacing any old tree."""
         stage = self.stage
         assert stage is not None
-        gitignore = stage / ".gitignore"
-        if not os.path.lexists(gitignore):
-            fd = os.open(gitignore, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(GITIGNORE)
         if not self.target.exists():
             os.rename(stage, self.target)
-        elif publish_exchange and _exchange(stage, self.target):
+        elif _exchange(stage, self.target):
             shutil.rmtree(stage, ignore_errors=True)  # now holds the old tree
         else:
             old = Path(tempfile.mkdtemp(prefix=OLD_PREFIX, dir=self.project))
@@ -226,3 +250,70 @@ def transaction(project: Path) -> Iterator[Transaction]:
             yield txn
         finally:
             txn.discard()
+
+
+def execute(
+    plan: Plan,
+    txn: Transaction,
+    report: Report,
+    progress: Progress | None,
+    cache_root: str | None,
+) -> None:
+    """The whole-tree publish: build the new tree in a stage (a hard-linked copy of the
+    old one when ``plan.clone``), judge it as the startup step will, swap it in."""
+    from pep582.plan.compile import compile_tree
+
+    stage = txn.new_stage(clone=plan.clone)
+    with Tree.open(stage) as destination:
+        builder = Builder(plan, destination, report, cache_root, replace=plan.clone)
+        if plan.clone:
+            for removal in plan.removals:
+                report.removed += remove_below(destination, removal.target)
+            prune(destination, {r.target for r in plan.removals}, plan)
+        build_all(builder, plan.actions, progress)
+        write_hygiene(destination)
+    if plan.compile:
+        report.compiled = compile_tree(plan, stage, report)
+    _, refused = startup.judge(str(stage), site_dirs_in(plan, stage))
+    if refused:
+        raise DestinationError(
+            f"the new {plan.target} would be refused at startup: {refused}; nothing was changed"
+        )
+    txn.publish()
+
+
+def remove_below(tree: Tree, target: str) -> int:
+    """Remove ``target`` (relative) from ``tree``, never through a link on the way (a link
+    in the tree came from the old tree); how many files went (0 when it is not there)."""
+    parts = target.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise DestinationError(f"refusing to remove {target!r}: not a plain path")
+    try:
+        parent = tree.dir("/".join(parts[:-1]))
+        removed = parent.remove_tree(parts[-1])
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return 0  # a link on the way: nothing of the tree to remove there
+        raise
+    tree.forget(target)
+    return removed
+
+
+def prune(tree: Tree, removed: set[str], plan: Plan) -> None:
+    """Remove directories that removals left empty (never the tree's own skeleton)."""
+    keep = {""}
+    for scheme in plan.schemes:
+        for place in (*scheme.site_dirs, scheme.scripts, scheme.include, scheme.data):
+            keep.add(Path(place).relative_to(plan.target).as_posix().strip("."))
+    emptied = {target.rsplit("/", 1)[0] if "/" in target else "" for target in removed}
+    for directory in sorted(emptied, key=len, reverse=True):
+        while directory not in keep:
+            head, _, name = directory.rpartition("/")
+            try:
+                tree.dir(head).rmdir(name)
+            except OSError:
+                break
+            tree.forget(directory)
+            directory = head

@@ -113,28 +113,32 @@ def read_regular(
         os.close(fd)
 
 
-def read_text(path: str | os.PathLike[str]) -> str:
-    """A UTF-8 metadata file; bad bytes or absurd sizes are a SourceError naming file and
-    line, never a traceback."""
-    data = read_regular(path)
+def decode_text(data: bytes, where: str) -> str:
+    """A UTF-8 metadata file's text; bad bytes or absurd lines are a SourceError naming
+    file and line, never a traceback."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise SourceError(f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        raise SourceError(f"{where}:{line}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
     if len(text) > MAX_LINE:  # only then can a line be too long
         for number, line_text in enumerate(text.split("\n"), start=1):
             if len(line_text) > MAX_LINE:
                 raise SourceError(
-                    f"{path}:{number}: a line of {len(line_text)} characters "
+                    f"{where}:{number}: a line of {len(line_text)} characters "
                     f"(more than {MAX_LINE}); not a metadata file"
                 )
     return text
 
 
-def read_record(path: str | os.PathLike[str]) -> list[RecordEntry]:
-    """The entries of a RECORD file; a malformed row is a SourceError naming path and line."""
-    text = read_text(path)
+def read_text(path: str | os.PathLike[str]) -> str:
+    """A UTF-8 file the user named (a requirements, TOML or config file): see
+    :func:`decode_text`."""
+    return decode_text(read_regular(path), str(path))
+
+
+def parse_record(text: str, where: str) -> list[RecordEntry]:
+    """The entries of a RECORD file; a malformed row is a SourceError naming file and line."""
     entries = []
     reader = csv.reader(text.splitlines(), strict=True)
     try:
@@ -144,10 +148,31 @@ def read_record(path: str | os.PathLike[str]) -> list[RecordEntry]:
             try:
                 entries.append(RecordEntry.from_row(row))
             except ValueError as exc:
-                raise SourceError(f"{path}:{number}: invalid RECORD row {row!r}: {exc}") from exc
+                raise SourceError(f"{where}:{number}: invalid RECORD row {row!r}: {exc}") from exc
     except csv.Error as exc:
-        raise SourceError(f"{path}:{reader.line_num}: not a CSV row: {exc}") from exc
+        raise SourceError(f"{where}:{reader.line_num}: not a CSV row: {exc}") from exc
     return entries
+
+
+def record_paths(text: str, where: str) -> list[str]:
+    """Only the path column of a RECORD (for knowing who owns what): rows without quotes
+    are split directly, the others parsed as CSV; a malformed file is a SourceError."""
+    paths = []
+    for line in text.splitlines():
+        if '"' in line:
+            return [entry.path for entry in parse_record(text, where)]
+        if line:
+            path, comma, _ = line.rpartition(",")
+            path, comma2, _ = path.rpartition(",")
+            if not (comma and comma2 and path):
+                raise SourceError(f"{where}: invalid RECORD row {line!r}")
+            paths.append(path)
+    return paths
+
+
+def read_record(path: str | os.PathLike[str]) -> list[RecordEntry]:
+    """The entries of the RECORD file at ``path`` (see :func:`parse_record`)."""
+    return parse_record(read_text(path), str(path))
 
 
 def _encoded(raw: bytes) -> str:
