@@ -16,7 +16,12 @@ copyright = "placed in the public domain or under CC0-1.0-Universal, whichever i
 extensions = ["pep_sphinx", "sphinx.ext.doctest", "sphinx.ext.autosectionlabel"]
 autosectionlabel_prefix_document = True
 root_doc = "index"
-include_patterns = ["index.rst", "pep/pep-0582.rst", "examples/*/README.rst"]
+include_patterns = [
+    "index.rst",
+    "pep/pep-0582.rst",
+    "pep/reference-implementation.rst",
+    "examples/*/README.rst",
+]
 exclude_patterns = ["build", ".venv*", "**/__pypackages__"]
 nitpicky = True
 html_theme = "alabaster"
@@ -27,11 +32,14 @@ html_show_sourcelink = True
 html_theme_options = {"page_width": "1140px", "sidebar_width": "250px"}
 html_sidebars = {
     "pep/pep-0582": ["localtoc.html", "relations.html", "searchbox.html"],
+    "pep/reference-implementation": ["localtoc.html", "relations.html", "searchbox.html"],
 }
 pep_url = "https://peps.python.org/pep-{:0>4}/"
 rst_epilog = ""
-# Doctests import examples/transcript.py (real runs, normalised output) and each example
-# its own demo.py. Long output lines are wrapped in the sources, hence NORMALIZE_WHITESPACE.
+# Doctests (the reference implementation's page and the examples) import
+# examples/transcript.py (real runs, normalised output) and each example its own demo.py;
+# the PEP itself shows plain console sessions, which tests/test_pep.py runs. Long output
+# lines are wrapped in the sources, hence NORMALIZE_WHITESPACE.
 DOCTEST_PATHS = [ROOT / "examples", *sorted(p for p in ROOT.glob("examples/*") if p.is_dir())]
 doctest_global_setup = (
     f"import sys\nsys.path[:0] = [{', '.join(repr(str(p)) for p in DOCTEST_PATHS)}]\n"

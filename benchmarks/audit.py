@@ -41,7 +41,7 @@ from pathlib import Path
 
 from common import bench_env, describe_load, load_average
 
-from pep582.audit.core import audit
+from pep582.audit import audit
 from pep582.scheme import InterpreterFacts, scheme_for
 from pep582.sources.distribution import inventory
 

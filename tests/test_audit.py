@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from pep582.audit.core import EXIT_FINDINGS, REMOVED_IN_310, STDLIB_39, stdlib_of
+from pep582.audit import CHECKS, EXIT_FINDINGS, checks_help, details_help
+from pep582.audit.stdlib import REMOVED_IN_310, STDLIB_39, stdlib_of
 from pep582.errors import EXIT_CODES
 from pep582.scheme import InterpreterFacts, scheme_for
 
@@ -96,8 +97,11 @@ def audit(project: Path, *args: str) -> tuple[int, dict[str, Any]]:
     assert set(data) == TOP_KEYS
     for finding in data["findings"]:
         assert set(finding) == FINDING_KEYS
-        assert finding["severity"] in ("high", "medium", "low")
         assert finding["message"] and finding["fix"]
+        # every finding is what the registry (and so --help) declares for its check
+        declared = CHECKS[finding["check"]]
+        assert finding["severity"] in declared.severities, finding
+        assert set(finding["details"]) <= declared.keys, finding
     return proc.returncode, data
 
 
@@ -341,7 +345,11 @@ def test_a_fifo_in_the_tree_does_not_hang_the_audit(project: Path) -> None:
     assert code == EXIT_FINDINGS
     assert "not a regular file" in one(data, "hash-mismatch", site / "piped.py")["message"]
     assert "not a regular file" in one(data, "pth", site / "stuck.pth")["message"]
-    assert any(str(site / "stuck.pth") in note for note in data["skipped"])
+    # the trust rule refuses a FIFO in a site directory before it reads any .pth file
+    refused = one(data, "trust-refused", project / "__pypackages__")["details"]["reason"]
+    assert f"{site / 'piped.py'} is not a regular file or directory" in refused or (
+        f"{site / 'stuck.pth'} is not a regular file or directory" in refused
+    )
 
 
 def test_pdm_draft_layout_is_audited_too(tmp_path: Path) -> None:
@@ -452,6 +460,27 @@ def test_exit_codes_and_errors(project: Path, tmp_path: Path) -> None:
     empty.mkdir()
     code, data = audit(empty)
     assert (code, data["exists"], data["trees"], data["findings"]) == (0, False, [], [])
+
+
+def test_help_lists_every_check_and_details_key_from_the_registry() -> None:
+    """The check list and the JSON details table of ``--help`` are the registry's."""
+    help_text = pep582("audit", "--help").stdout
+    lines = help_text.splitlines()
+    blocks = []
+    for generated in (checks_help(), details_help()):
+        block = ["  " + line for line in generated.splitlines()]  # click indents the epilog
+        start = lines.index(block[0])
+        assert lines[start : start + len(block)] == block
+        blocks.append(" ".join(" ".join(block).split()))  # words, however wrapped
+    checks, details = blocks
+    for name, check in CHECKS.items():
+        assert f"{name} ({' '.join(check.rule.split())}): {check.description}" in checks
+        assert f"{name} " in details and all(key in details for key in check.keys)
+    # each family module of the package declares at least one check
+    assert {c.family for c in CHECKS.values()} == {
+        "trust", "shadowing", "scripts", "startup code", "integrity",
+        "ownership and permissions", "git hygiene", "stale and drift",
+    }  # fmt: skip
 
 
 def test_the_list_standing_in_for_stdlib_module_names_on_3_9() -> None:

@@ -246,71 +246,12 @@ def test_in_place_layout_conversion_counts_each_distribution_once(
     assert "removed:" not in proc.stdout
 
 
-def test_ide_merges_with_existing_settings(tmp_path: Path, wheels: Path) -> None:
-    project = tmp_path / "app"
-    project.mkdir()
-    assert pep582("install", *offline(wheels), "hello==1.0", "--project", project).returncode == 0
-    settings = project / ".vscode" / "settings.json"
-    settings.parent.mkdir()
-    settings.write_text(json.dumps({"editor.tabSize": 4, "python.analysis.extraPaths": ["x"]}))
-    (project / "pyproject.toml").write_text(
-        "# the project's own comment\n[tool.mypy]\nstrict = true\n\n"
-        "[tool.ruff]\nline-length = 99\n"
-    )
-    proc = pep582("ide", "--project", project)
-    assert proc.returncode == 0, proc.stderr
-    relative = f"__pypackages__/lib/python{PY}/site-packages"
-    data = json.loads(settings.read_text())
-    assert data["editor.tabSize"] == 4
-    assert data["python.analysis.extraPaths"] == ["x", relative]
-    assert json.loads((project / "pyrightconfig.json").read_text())["extraPaths"] == [relative]
-    text = (project / "pyproject.toml").read_text()
-    assert "# the project's own comment" in text and "line-length = 99" in text
-    assert f'mypy_path = "{relative}"' in text
-    assert pep582("ide", "--project", project).returncode == 0  # again: nothing doubles
-    assert json.loads(settings.read_text())["python.analysis.extraPaths"] == ["x", relative]
-    settings.write_text("{ // a comment\n}")
-    proc = pep582("ide", "--vscode", "--project", project)
-    assert proc.returncode == 5 and "not plain JSON" in proc.stderr
-    assert settings.read_text() == "{ // a comment\n}"
-
-
 def test_help_summaries_are_whole_sentences() -> None:
     text = pep582("--help").stdout
     commands = text.split("Commands:")[1].split("Exit codes")[0]
     for line in commands.strip().splitlines():
         assert not line.rstrip().endswith("..."), line
     assert (PACKAGES / "hello").is_dir()
-
-
-@pytest.mark.parametrize("config", ["mypy.ini", "pyproject.toml"])
-def test_ide_mypy_uses_installed_types_but_checks_only_the_project(
-    tmp_path: Path, config: str
-) -> None:
-    """mypy finds what __pypackages__ holds and uses its types, but errors inside it are
-    not the project's (as for site-packages); a second run rewrites the same section."""
-    pytest.importorskip("mypy")
-    project = tmp_path / "app"
-    site = project / DIRNAME / "lib" / f"python{PY}" / "site-packages"
-    (site / "sloppy").mkdir(parents=True)
-    (site / "sloppy" / "__init__.py").write_text(
-        'broken: int = "not an int"\n\ndef answer() -> int:\n    return 42\n'
-    )
-    (site / "single.py").write_text("def name() -> str:\n    return 'x'\n")
-    (project / "app.py").write_text(
-        "import single\nimport sloppy\n\nwrong: str = sloppy.answer()\nok: str = single.name()\n"
-    )
-    if config == "pyproject.toml":
-        (project / config).write_text("[project]\nname = 'app'\n\n[tool.mypy]\nstrict = true\n")
-    for _ in range(2):
-        proc = pep582("ide", "--mypy", "--project", project)
-        assert proc.returncode == 0, proc.stderr
-    text = (project / config).read_text()
-    assert text.count("pep582 ide:") == 1 and "single.*" in text and "sloppy.*" in text
-    checked = run([sys.executable, "-m", "mypy", "app.py"], cwd=project)
-    assert checked.returncode == 1, checked.stdout
-    errors = [line for line in checked.stdout.splitlines() if ": error:" in line]
-    assert len(errors) == 1 and errors[0].startswith("app.py:4:"), checked.stdout
 
 
 @pytest.mark.parametrize(
@@ -333,29 +274,3 @@ def test_usage_errors_are_json_with_json(tmp_path: Path, command: list[str]) -> 
     error = json.loads(proc.stderr)["error"]
     assert error["kind"] == "UsageError" and error["exit_code"] == 2 and error["message"]
     assert proc.stdout == ""
-
-
-def test_ide_points_at_the_newest_python_and_replaces_its_own_entries(tmp_path: Path) -> None:
-    """With trees for two Pythons the newest is chosen (as everywhere else), and a later
-    run for another Python replaces the entries an earlier run wrote: the user's own
-    entries stay, ours never pile up."""
-    project = tmp_path / "app"
-    older = project / DIRNAME / "lib" / f"python{PY}" / "site-packages"
-    newer = project / DIRNAME / "lib" / "python3.99" / "site-packages"
-    for site, module in ((older, "old_only"), (newer, "new_only")):
-        site.mkdir(parents=True)
-        (site / f"{module}.py").write_text("")
-    settings = project / ".vscode" / "settings.json"
-    settings.parent.mkdir()
-    settings.write_text(json.dumps({"python.analysis.extraPaths": ["stubs"]}))
-    proc = pep582("ide", "--vscode", "--project", project)
-    assert proc.returncode == 0, proc.stderr
-    assert "Python 3.99's site directory" in proc.stdout
-    ours = f"{DIRNAME}/lib/python3.99/site-packages"
-    assert json.loads(settings.read_text())["python.analysis.extraPaths"] == ["stubs", ours]
-    proc = pep582("ide", "--vscode", "--mypy", "--python", sys.executable, "--project", project)
-    assert proc.returncode == 0, proc.stderr
-    ours = f"{DIRNAME}/lib/python{PY}/site-packages"
-    assert json.loads(settings.read_text())["python.analysis.extraPaths"] == ["stubs", ours]
-    ini = (project / "mypy.ini").read_text()
-    assert f"mypy_path = {ours}\n" in ini and "[mypy-old_only.*]" in ini

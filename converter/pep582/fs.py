@@ -16,7 +16,7 @@ import errno
 import os
 import stat
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -244,12 +244,19 @@ def listing(directory: Dir) -> Listing:
     return items
 
 
-def walk(root: Dir, *, prune: frozenset[str] = frozenset()) -> Iterator[tuple[Dir, str, Listing]]:
+def walk(
+    root: Dir,
+    *,
+    prune: frozenset[str] = frozenset(),
+    onerror: Callable[[OSError], None] | None = None,
+) -> Iterator[tuple[Dir, str, Listing]]:
     """Every directory below ``root`` (``root`` first, then depth first by name), open,
     with its ``/``-separated path from the root and its :func:`listing`. A directory is
     entered only through its parent's descriptor, never through a link; names in
     ``prune`` are listed but not entered. At most one descriptor per level is open, and
-    a yielded directory stays open only until the walk moves on."""
+    a yielded directory stays open only until the walk moves on. A directory below the
+    root that cannot be opened or listed raises, or with ``onerror`` is passed to it and
+    skipped (the walk goes on)."""
     items = listing(root)
     yield root, "", items
     stack: list[tuple[Dir, str, Iterator[str]]] = [(root, "", _subdirs(items, prune))]
@@ -261,9 +268,23 @@ def walk(root: Dir, *, prune: frozenset[str] = frozenset()) -> Iterator[tuple[Di
             if here is not root:
                 here.close()
             continue
-        inner = here.sub(name)
+        try:
+            inner = here.sub(name)
+        except OSError as exc:
+            if onerror is None:
+                raise
+            onerror(exc)
+            continue
         inner_relative = f"{relative}/{name}" if relative else name
-        items = listing(inner)
+        try:
+            items = listing(inner)
+        except OSError as exc:
+            inner.close()
+            if onerror is None:
+                raise
+            exc.filename = inner.path
+            onerror(exc)
+            continue
         yield inner, inner_relative, items
         stack.append((inner, inner_relative, _subdirs(items, prune)))
 

@@ -12,6 +12,15 @@ from typing import Literal
 from pep582.step.startup import DIRNAME, scheme_paths
 
 Layout = Literal["pep582", "pdm"]
+# What every tree holds at its root besides its schemes, written when it is made, so the
+# tools around a project leave it alone: git ignores it all, pytest collects nothing in it.
+HYGIENE = {
+    ".gitignore": b"*\n",
+    "conftest.py": (
+        b"# Written by pep582-toolkit: test runners never collect what __pypackages__ holds\n"
+        b'collect_ignore_glob = ["*"]\n'
+    ),
+}
 LAYOUTS: tuple[Layout, ...] = ("pep582", "pdm")
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from pep582.audit.core import EXIT_FINDINGS, SEVERITIES, Report
-from pep582.audit.core import audit as run_audit
+from pep582.audit import EXIT_FINDINGS, SEVERITIES, Report, checks_help, details_help
+from pep582.audit import audit as run_audit
 from pep582.errors import exit_codes_help
 
 FAIL_ON = (*SEVERITIES, "never")
@@ -24,17 +24,8 @@ Examples:
   pep582 audit --fail-on medium        # CI: fail on medium and high findings
 
 \b
-Checks (severity): trust-refused (high): the startup step's trust rule refuses the tree;
-stdlib-shadow: a module named like the target's standard library beside the project's
-scripts (high; low when that module is built in, frozen or imported at startup, medium
-when the target lacks it) or inside __pypackages__ (low: the stdlib comes first; medium
-when the target lacks it); duplicate-module (medium); script-py: an importable file in a
-scripts directory (high when it shadows a module, else medium); scripts-dir-pypackages
-(high); pth: .pth import lines (medium, high when no RECORD owns the file; unowned
-path-only files low); customize: sitecustomize/usercustomize (medium, high when unowned);
-hash-mismatch (high); missing-file (low); unowned-files (medium for code, else low);
-record-outside (high); record-unreadable (medium); no-record (low); git-tracked (high);
-gitignore-missing (medium in a git repository, else low); stale-tree (low).
+Checks, by family (severity):
+{checks_help()}
 
 \b
 --json prints one object (schema 1; keys are only ever added):
@@ -46,31 +37,12 @@ gitignore-missing (medium in a git repository, else low); stale-tree (low).
                  interpreter (path or null: stale), distributions (count)}}]
   findings     [{{check, severity ("high"|"medium"|"low"), path, message, fix, details}}],
                most severe first, then by check and path; details by check:
-                 trust-refused           reason (the startup step's words), command
-                 stdlib-shadow           module, where ("project"|"pypackages"),
-                                         stdlib_kind ("path"|"absent"|"builtin"|"frozen"|
-                                         "startup"), distribution (in __pypackages__)
-                 duplicate-module        module, distributions, shared_files
-                 script-py               module, shadows (bool), distribution
-                 scripts-dir-pypackages  scripts_dir
-                 pth                     import_lines, path_lines, distribution
-                                         (and error, when it cannot be read)
-                 customize               module, distribution
-                 hash-mismatch           distribution, record_hash, actual_hash,
-                                         record_size, size (or error: unreadable)
-                 missing-file            distribution
-                 unowned-files           files
-                 record-outside          distribution, rows
-                 record-unreadable       error
-                 no-record               distribution
-                 git-tracked             repository, files (a count)
-                 gitignore-missing       repository (null outside one)
-                 stale-tree              command, layout
+{details_help()}
                ("distribution" is "name version", or null when no RECORD owns the path)
   counts       {{high, medium, low}}
   fail_on      the --fail-on level;  failed: bool (the exit code is {EXIT_FINDINGS})
   skipped      [what was not checked, and why]
-  stats        {{distributions, files_hashed, bytes_hashed, seconds}}
+  stats        {{distributions, files_hashed, bytes_hashed, entries_walked, seconds}}
 
 \b
 Exit codes ({EXIT_FINDINGS}: a finding reached --fail-on; 0: none did):
@@ -178,8 +150,9 @@ def audit(path: Path, python_spec: str | None, as_json: bool, fail_on: str) -> N
     Checks the project directory PATH (default: the current one) and its __pypackages__:
     the trust rule, standard-library shadowing, conflicting or importable scripts, .pth
     and sitecustomize code, files changed since installation or owned by no RECORD,
-    RECORD rows outside the tree, git hygiene and trees for Pythons no longer installed.
-    Nothing is changed.
+    RECORD rows outside the tree, every entry's owner, permissions and links however
+    deep, git hygiene, trees for Pythons no longer installed and a PDM tree drifting
+    from the converted one. Nothing is changed and nothing in the project is run.
     """
     # The audit allocates a few objects per installed file and frees them only at exit:
     # the cyclic collector would traverse them again and again (15% of a large audit).

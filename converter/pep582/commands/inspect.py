@@ -1,4 +1,4 @@
-"""``pep582 list``, ``freeze`` and ``ide``: read what a ``__pypackages__`` holds."""
+"""``pep582 list`` and ``freeze``: read what a ``__pypackages__`` holds."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from pep582.commands.options import JSON, PROJECT, PYTHON_READ, interpreter_for, python_help
+from pep582.commands.base import command
+from pep582.commands.options import JSON, PROJECT, PYTHON_READ, interpreter_for
 from pep582.step.startup import DIRNAME
 
 
@@ -56,7 +57,10 @@ def _nothing_in(project: Path) -> str:
     return f"{pypackages} holds no site directory (for this Python)"
 
 
-@click.command(name="list", epilog="Example: pep582 list --json")
+@command(
+    name="list",
+    epilog="\b\nExamples:\n  pep582 list\n  pep582 list --python 3.12 --json",
+)
 @PROJECT
 @PYTHON_READ
 @JSON
@@ -89,9 +93,7 @@ def list_(project: Path, python_spec: str | None, as_json: bool) -> None:
             )
 
 
-@click.command(
-    epilog="Example: pep582 freeze --python 3.12 > requirements.lock.txt",
-)
+@command(epilog="Example: pep582 freeze --python 3.12 > requirements.lock.txt")
 @PROJECT
 @PYTHON_READ
 def freeze(project: Path, python_spec: str | None) -> None:
@@ -112,45 +114,3 @@ def freeze(project: Path, python_spec: str | None) -> None:
                 click.echo(f"{row['name']} @ {row['direct_url']}")
             else:
                 click.echo(f"{row['name']}=={row['version']}")
-
-
-@click.command(
-    epilog="Example: pep582 ide --vscode --mypy",
-)
-@click.option("--vscode", is_flag=True, help=".vscode/settings.json (Pylance extraPaths).")
-@click.option("--pyright", is_flag=True, help="pyrightconfig.json extraPaths.")
-@click.option(
-    "--mypy",
-    "mypy_",
-    is_flag=True,
-    help="mypy_path, errors inside __pypackages__ silenced (mypy.ini or pyproject.toml).",
-)
-@PROJECT
-@click.option("--python", "python_spec", metavar="PY", help=python_help("point editors at"))
-def ide(vscode: bool, pyright: bool, mypy_: bool, project: Path, python_spec: str | None) -> None:
-    """Write the project's site directories into editor and type-checker settings,
-    merged with what is there (default: all three)."""
-    from pep582.errors import SourceError
-    from pep582.operations import ide as editors
-
-    tools = [t for t, on in (("vscode", vscode), ("pyright", pyright), ("mypy", mypy_)) if on]
-    tools = tools or list(editors.TOOLS)
-    listing = [t for t in _listing(project, python_spec) if t["layout"] == "pep582"]
-    if not listing:
-        raise SourceError(
-            f"{project.absolute() / DIRNAME} holds no site directory yet: install something "
-            "first (pep582 install NAME, or pep582-migrate .venv)"
-        )
-
-    def version(tree: dict[str, Any]) -> tuple[int, ...]:
-        return tuple(int(part.rstrip("t")) for part in tree["python"].split("."))
-
-    chosen = max(listing, key=version)  # the newest, as everywhere an interpreter is chosen
-    site_dirs = [Path(d) for d in chosen["site_dirs"]]
-    others = ", ".join(t["python"] for t in listing if t is not chosen)
-    click.echo(
-        f"Python {chosen['python']}'s site directory"
-        + (f" (also present: {others}; pick one with --python)" if others else "")
-    )
-    for written, changed in editors.configure(project.absolute(), tools, site_dirs):
-        click.echo(f"{'updated' if changed else 'unchanged'} {written}")

@@ -1,14 +1,14 @@
-"""``pep582 install`` and ``pep582 uninstall``: change a ``__pypackages__`` through the same
-plan, lock, stage and swap as a migration."""
+"""``pep582 install`` and ``pep582 uninstall``: parse, call one operation, render."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import click
 
+from pep582.commands.base import command
 from pep582.commands.options import (
     DRY_RUN,
     DRY_RUN_RESOLVING,
@@ -17,13 +17,13 @@ from pep582.commands.options import (
     PYTHON,
     QUIET,
     VERBOSE,
+    IndexOptions,
+    Output,
+    from_params,
     interpreter_for,
+    pip_options,
 )
-from pep582.commands.output import pip_options, show_outcome, terminal_progress
-
-if TYPE_CHECKING:
-    from pep582.install.resolver import Resolver
-
+from pep582.commands.output import report, terminal_progress
 
 RESOLVER = click.option(
     "--resolver",
@@ -34,7 +34,7 @@ RESOLVER = click.option(
 )
 
 
-@click.command(
+@command(
     epilog="\b\nExamples:\n"
     "  pep582 install requests 'rich>=13'\n"
     "  pep582 install -r requirements.txt --python 3.12\n"
@@ -79,80 +79,53 @@ RESOLVER = click.option(
 @JSON
 @VERBOSE
 @QUIET
-def install(
-    requirements: tuple[str, ...],
-    files: tuple[str, ...],
-    constraints: tuple[str, ...],
-    editables: tuple[str, ...],
-    upgrade: bool,
-    compile_: bool,
-    resolver: Resolver | None,
-    index_url: str | None,
-    extra_index_url: tuple[str, ...],
-    find_links: tuple[str, ...],
-    no_index: bool,
-    pre: bool,
-    only_binary: tuple[str, ...],
-    project: Path,
-    python_spec: str | None,
-    dry_run: bool,
-    as_json: bool,
-    verbose: bool,
-    quiet: bool,
-) -> None:
+def install(**params: Any) -> None:
     """Install REQUIREMENTS (names, paths, URLs; -r FILEs; -e projects) into
     ./__pypackages__ (with none: what ./pyproject.toml's lock, or else its
-    dependencies, declare), resolved against what is there: installed versions stay unless
-    --upgrade names them; an older version is replaced ("upgraded X 1.0 → 2.0"); files of
-    other distributions still conflict."""
-    from pep582.install.resolver import IndexOptions
+    dependencies, declare), resolved against what is there: installed versions stay
+    unless --upgrade names them; an older version is replaced ("upgraded X 1.0 → 2.0");
+    files of other distributions still conflict."""
+    from pep582.install.resolver import IndexOptions as ResolverIndex
     from pep582.operations.install import Wanted, install_file, install_requirements
 
-    project = project.absolute()
+    output = from_params(Output, params)
+    index = ResolverIndex.of(from_params(IndexOptions, params))
+    wanted = Wanted(
+        requirements=list(params["requirements"]),
+        editables=list(params["editables"]),
+        files=[Path(f) for f in params["files"]],
+        constraints=[Path(c) for c in params["constraints"]],
+        upgrade=params["upgrade"],
+    )
+    project: Path = params["project"].absolute()
     pyproject = project / "pyproject.toml"
-    if not requirements and not files and not editables and not pyproject.is_file():
+    everything = wanted.requirements or wanted.files or wanted.editables
+    if not everything and not pyproject.is_file():
         raise click.UsageError(
             "name at least one requirement, -r FILE or -e PATH (or run it where a "
             "pyproject.toml is: its lock or dependencies are installed)"
         )
-    interpreter = interpreter_for(python_spec, project)
-    wanted = Wanted(
-        requirements=list(requirements),
-        editables=list(editables),
-        files=[Path(f) for f in files],
-        constraints=[Path(c) for c in constraints],
-        upgrade=upgrade,
-    )
-    index = IndexOptions(index_url, extra_index_url, find_links, no_index, pre, only_binary)
-    talk = sys.stderr.isatty() and not (quiet or as_json)
+    interpreter = interpreter_for(params["python_spec"], project)
+    talk = sys.stderr.isatty() and not output.silent
     if talk:
         click.echo(f"resolving for {interpreter.executable} …", err=True)
-    with terminal_progress("installing files", quiet or as_json) as progress:
-        if not requirements and not files and not editables:  # the project's own needs
+    with terminal_progress("installing files", output.silent) as progress:
+        if not everything:  # the project's own needs
             outcome = install_file(
                 pyproject, "pyproject", interpreter, project, "pep582", "merge", index,
-                resolver=resolver, compile=compile_, dry_run=dry_run,
-                show_progress=talk, progress=progress,
+                resolver=params["resolver"], compile=params["compile_"],
+                dry_run=output.dry_run, show_progress=talk, progress=progress,
             )  # fmt: skip
-            show_outcome("pep582", outcome, dry_run, as_json, verbose, quiet)
-            return
-        outcome = install_requirements(
-            wanted,
-            interpreter,
-            project,
-            index,
-            resolver=resolver,
-            compile=compile_,
-            dry_run=dry_run,
-            show_progress=talk,
-            progress=progress,
-        )
-    show_outcome("pep582", outcome, dry_run, as_json, verbose, quiet)
+        else:
+            outcome = install_requirements(
+                wanted, interpreter, project, index, resolver=params["resolver"],
+                compile=params["compile_"], dry_run=output.dry_run, show_progress=talk,
+                progress=progress,
+            )  # fmt: skip
+    report("pep582", outcome, output)
 
 
-@click.command(
-    epilog="Example: pep582 uninstall requests --python 3.12",
-)
+@command(epilog="Example: pep582 uninstall requests --python 3.12")
 @click.argument("names", nargs=-1, required=True)
 @PROJECT
 @PYTHON
@@ -160,25 +133,19 @@ def install(
 @JSON
 @VERBOSE
 @QUIET
-def uninstall(
-    names: tuple[str, ...],
-    project: Path,
-    python_spec: str | None,
-    dry_run: bool,
-    as_json: bool,
-    verbose: bool,
-    quiet: bool,
-) -> None:
+def uninstall(**params: Any) -> None:
     """Remove NAMES from ./__pypackages__: the files their RECORD lists (a file changed
     since, e.g. another version's script, is left and named), for one Python (--python)
     or every Python the tree holds. Says what still requires them."""
     from pep582.operations.uninstall import installed
     from pep582.operations.uninstall import uninstall as run_uninstall
 
-    project = project.absolute()
-    if python_spec:
-        versions = [interpreter_for(python_spec, project).facts]
+    output = from_params(Output, params)
+    project: Path = params["project"].absolute()
+    if params["python_spec"]:
+        versions = [interpreter_for(params["python_spec"], project).facts]
     else:
         versions = [s.facts for s in installed(project) if s.layout == "pep582"]
-    outcome = run_uninstall(list(names), project, "pep582", versions, dry_run=dry_run)
-    show_outcome("pep582", outcome, dry_run, as_json, verbose, quiet)
+    outcome = run_uninstall(list(params["names"]), project, "pep582", versions,
+                            dry_run=output.dry_run)  # fmt: skip
+    report("pep582", outcome, output)

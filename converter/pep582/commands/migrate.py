@@ -7,24 +7,28 @@ the lock-file code, and ``--help`` loads none of them.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pep582 import __version__
-from pep582.commands.output import (
-    JsonUsageCommand,
-    errors_reported,
+from pep582.commands.base import command
+from pep582.commands.options import (
+    DRY_RUN_RESOLVING,
+    QUIET,
+    IndexOptions,
+    Output,
+    from_params,
     pip_options,
-    show_outcome,
-    terminal_progress,
 )
+from pep582.commands.output import report, terminal_progress
 from pep582.errors import exit_codes_help
 from pep582.scheme import LAYOUTS, Layout
+from pep582.step.startup import DIRNAME
 
 if TYPE_CHECKING:
-    from pep582.install.resolver import IndexOptions
     from pep582.plan.model import Existing
 
 PROG = "pep582-migrate"
@@ -40,11 +44,40 @@ EPILOG = (
 )
 
 
-@click.command(
-    cls=JsonUsageCommand,
-    epilog=EPILOG,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
+@dataclass(frozen=True)
+class MigrateOptions:
+    """What ``pep582-migrate`` was asked to do."""
+
+    source: Path
+    project: Path | None
+    layout: Layout
+    existing: Existing | None
+    python: str | None
+    compile_: bool
+    # venv and __pypackages__ sources only
+    copy: bool
+    verify: bool
+    include_pip: bool
+    include_unowned: bool
+    # pyproject.toml only
+    extras: tuple[str, ...]
+    groups: tuple[str, ...]
+    with_project: bool
+
+    def venv_only_flags(self) -> list[str]:
+        flags = (
+            ("--copy", self.copy),
+            ("--no-verify", not self.verify),
+            ("--include-pip", self.include_pip),
+            ("--include-unowned", self.include_unowned),
+        )
+        return [flag for flag, on in flags if on]
+
+    def pyproject_only(self) -> bool:
+        return bool(self.extras or self.groups or self.with_project)
+
+
+@command(name=PROG, epilog=EPILOG)
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
     "--project",
@@ -88,7 +121,9 @@ EPILOG = (
     is_flag=True,
     help="Also carry files no RECORD lists (share/, etc/, ...) into the data directory.",
 )
-@click.option("--compile", "compile_", is_flag=True, help="Byte-compile the new tree.")
+@click.option(
+    "--compile", "compile_", is_flag=True, help="Byte-compile the new tree (listed in RECORD)."
+)
 @click.option(
     "--python",
     "python",
@@ -98,9 +133,15 @@ EPILOG = (
     "venv: what console scripts name; it must be the venv's Python version (default: the "
     "venv's base interpreter).",
 )
-@click.option("--extra", "extras", metavar="NAME", multiple=True, help="pyproject: an extra.")
 @click.option(
-    "--group", "groups", metavar="NAME", multiple=True, help="pyproject: a dependency group."
+    "--extra", "extras", metavar="NAME", multiple=True, help="pyproject: add this extra."
+)
+@click.option(
+    "--group",
+    "groups",
+    metavar="NAME",
+    multiple=True,
+    help="pyproject: add this dependency group (PEP 735).",
 )
 @click.option(
     "--with-project",
@@ -109,41 +150,12 @@ EPILOG = (
     "leaves build/ and *.egg-info in it, as `pip install .` does).",
 )
 @pip_options
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Print the plan; write nothing. (Resolving may build a source distribution to read "
-    "its metadata, as pip does.)",
-)
+@DRY_RUN_RESOLVING
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or report as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="List every file; tracebacks on errors.")
-@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@QUIET
 @click.version_option(__version__, prog_name=PROG)
-def main(
-    source: Path,
-    project: Path | None,
-    layout: Layout,
-    copy: bool,
-    verify: bool,
-    existing: Existing | None,
-    include_pip: bool,
-    include_unowned: bool,
-    compile_: bool,
-    python: str | None,
-    extras: tuple[str, ...],
-    groups: tuple[str, ...],
-    with_project: bool,
-    index_url: str | None,
-    extra_index_url: tuple[str, ...],
-    find_links: tuple[str, ...],
-    no_index: bool,
-    pre: bool,
-    only_binary: tuple[str, ...],
-    dry_run: bool,
-    as_json: bool,
-    verbose: bool,
-    quiet: bool,
-) -> None:
+def main(**params: Any) -> None:
     """Move SOURCE into a __pypackages__ layout.
 
     SOURCE is a virtual environment, a __pypackages__ (either layout), a requirements
@@ -156,140 +168,94 @@ def main(
     the target interpreter; a lock file is installed exactly as locked, hashes checked.
     Everything is staged beside the target and moved in atomically; SOURCE is only read.
     """
-    with errors_reported(PROG, as_json, verbose):
-        from pep582.operations.migrate import kind_of
+    from pep582.operations.migrate import kind_of
 
-        kind = kind_of(source)
-        pip_flags = index_url or extra_index_url or find_links or no_index or pre or only_binary
-        if kind == "tree":
-            if pip_flags or extras or groups or with_project:
-                raise click.UsageError(
-                    "index and pyproject options apply to requirements, pyproject and lock "
-                    "files only"
-                )
-            _from_tree(
-                source, project, layout, copy, verify, existing, include_pip,
-                include_unowned, compile_, python, dry_run, as_json, verbose, quiet,
-            )  # fmt: skip
-            return
-        venv_only = [
-            flag
-            for flag, on in (
-                ("--copy", copy),
-                ("--no-verify", not verify),
-                ("--include-pip", include_pip),
-                ("--include-unowned", include_unowned),
+    options = from_params(MigrateOptions, params)
+    index = from_params(IndexOptions, params)
+    output = from_params(Output, params)
+    kind = kind_of(options.source)
+    if kind == "tree":
+        if index.given() or options.pyproject_only():
+            raise click.UsageError(
+                "index and pyproject options apply to requirements, pyproject and lock files only"
             )
-            if on
-        ]
-        if venv_only:
-            raise click.UsageError(f"{', '.join(venv_only)} apply to venv sources only")
-        if kind != "pyproject" and (extras or groups or with_project):
-            raise click.UsageError("--extra, --group and --with-project apply to pyproject.toml")
-        from pep582.install.resolver import IndexOptions
-
-        index = IndexOptions(index_url, extra_index_url, find_links, no_index, pre, only_binary)
-        _from_file(
-            source, kind, project, layout, existing or "refuse", python, index,
-            extras, groups, with_project, compile_, dry_run, as_json, verbose, quiet,
-        )  # fmt: skip
+        _from_tree(options, output)
+        return
+    venv_only = options.venv_only_flags()
+    if venv_only:
+        raise click.UsageError(f"{', '.join(venv_only)} apply to venv sources only")
+    if kind != "pyproject" and options.pyproject_only():
+        raise click.UsageError("--extra, --group and --with-project apply to pyproject.toml")
+    _from_file(options, kind, index, output)
 
 
-def _from_tree(
-    source: Path,
-    project: Path | None,
-    layout: Layout,
-    copy: bool,
-    verify: bool,
-    existing: Existing | None,
-    include_pip: bool,
-    include_unowned: bool,
-    compile_: bool,
-    python: str | None,
-    dry_run: bool,
-    as_json: bool,
-    verbose: bool,
-    quiet: bool,
-) -> None:
+def _from_tree(options: MigrateOptions, output: Output) -> None:
     from pep582.operations.migrate import migrate
 
-    with terminal_progress("carrying files", quiet or as_json) as progress:
+    with terminal_progress("carrying files", output.silent) as progress:
         outcome = migrate(
-            source,
-            project,
-            layout,
-            existing or "refuse",
-            python=python,
-            link=not copy,
-            verify=verify,
-            include_pip=include_pip,
-            include_unowned=include_unowned,
-            compile=compile_,
-            dry_run=dry_run,
+            options.source,
+            options.project,
+            options.layout,
+            options.existing or "refuse",
+            python=options.python,
+            link=not options.copy,
+            verify=options.verify,
+            include_pip=options.include_pip,
+            include_unowned=options.include_unowned,
+            compile=options.compile_,
+            dry_run=output.dry_run,
             progress=progress,
         )
-    show_outcome(PROG, outcome, dry_run, as_json, verbose, quiet)
+    report(PROG, outcome, output)
 
 
-def _from_file(
-    source: Path,
-    kind: str,
-    project: Path | None,
-    layout: Layout,
-    existing: Existing,
-    python: str | None,
-    index: IndexOptions,
-    extras: tuple[str, ...],
-    groups: tuple[str, ...],
-    with_project: bool,
-    compile_: bool,
-    dry_run: bool,
-    as_json: bool,
-    verbose: bool,
-    quiet: bool,
-) -> None:
+def _from_file(options: MigrateOptions, kind: str, index: IndexOptions, output: Output) -> None:
     """Install what a requirements, pyproject or lock file declares."""
+    from pep582.install.resolver import IndexOptions as ResolverIndex
     from pep582.interpreter import choose_python
     from pep582.operations.install import install_file
     from pep582.operations.migrate import names_requirements
     from pep582.plan.staging import check_destination
 
-    target_project = (project or source.absolute().parent).absolute()
-    taken = dry_run and existing == "refuse" and (target_project / "__pypackages__").exists()
+    source = options.source
+    existing: Existing = options.existing or "refuse"
+    target_project = (options.project or source.absolute().parent).absolute()
+    taken = output.dry_run and existing == "refuse" and (target_project / DIRNAME).exists()
     check_destination(target_project, "merge" if taken else existing)  # fail before resolving
     if taken:
         existing = "merge"
         click.echo(
-            f"warning: {target_project / '__pypackages__'} already exists: a real run needs "
+            f"warning: {target_project / DIRNAME} already exists: a real run needs "
             "--merge or --replace; showing what --merge would do",
             err=True,
         )
     if kind == "requirements" and not names_requirements(source):
-        if not quiet:
+        if not output.quiet:
             click.echo(f"{source} names no requirements; nothing to install")
         return
-    interpreter, _ = choose_python(python)
-    show_progress = sys.stderr.isatty() and not (quiet or as_json)
+    interpreter, _ = choose_python(options.python)
+    show_progress = sys.stderr.isatty() and not output.silent
     if show_progress and kind != "pylock":
         click.echo(f"resolving {source} for {interpreter.executable} …", err=True)
-    with terminal_progress("installing files", quiet or as_json) as progress:
+    with terminal_progress("installing files", output.silent) as progress:
         outcome = install_file(
             source,
             kind,
             interpreter,
             target_project,
-            layout,
+            options.layout,
             existing,
-            index,
-            extras=extras,
-            groups=groups,
-            with_project=with_project,
-            compile=compile_,
-            dry_run=dry_run,
+            ResolverIndex.of(index),
+            extras=options.extras,
+            groups=options.groups,
+            with_project=options.with_project,
+            compile=options.compile_,
+            dry_run=output.dry_run,
             show_progress=show_progress,
             progress=progress,
         )
-    show_outcome(PROG, outcome, dry_run, as_json, verbose, quiet)
+    report(PROG, outcome, output)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,24 @@
-"""Options several commands share, declared once."""
+"""Options several commands share, declared once, and the dataclasses they fill.
+
+A command takes its parsed parameters as ``**params`` and builds the dataclasses it needs
+with :func:`from_params`, so handlers pass one typed object instead of a dozen
+positional flags.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from pep582.step.startup import DIRNAME
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def python_help(verb: str) -> str:
@@ -18,6 +29,12 @@ def python_help(verb: str) -> str:
     )
 
 
+STEP_PYTHON_HELP = (
+    "The interpreter to run or ask: a path, a command, or a version such as 3.12. Default: "
+    "one whose version has a site directory in the __pypackages__ that applies, else the "
+    "first python3 on PATH; never the toolkit's own environment."
+)
+
 PROJECT = click.option(
     "--project",
     type=click.Path(path_type=Path, file_okay=False),
@@ -27,7 +44,10 @@ PROJECT = click.option(
 )
 PYTHON = click.option("--python", "python_spec", metavar="PY", help=python_help("change"))
 PYTHON_READ = click.option("--python", "python_spec", metavar="PY", help=python_help("read"))
-JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+STEP_PYTHON = click.option("--python", "python_spec", metavar="PY", help=STEP_PYTHON_HELP)
+JSON = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object; errors too (on stderr)."
+)
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 DRY_RUN_RESOLVING = click.option(
     "--dry-run",
@@ -35,8 +55,91 @@ DRY_RUN_RESOLVING = click.option(
     help="Print the plan; change nothing. (Resolving may build a source distribution to "
     "read its metadata, as pip does.)",
 )
-VERBOSE = click.option("-v", "--verbose", is_flag=True, help="More detail; tracebacks.")
+VERBOSE = click.option(
+    "-v", "--verbose", is_flag=True, help="More detail: every file; tracebacks on errors."
+)
 QUIET = click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+
+PIP_OPTIONS = (
+    click.option("--index-url", metavar="URL", help="pip's --index-url: the package index."),
+    click.option(
+        "--extra-index-url",
+        metavar="URL",
+        multiple=True,
+        help="pip's --extra-index-url: another index (repeatable).",
+    ),
+    click.option(
+        "--find-links",
+        metavar="PATH",
+        multiple=True,
+        help="pip's --find-links: a directory or page of archives (repeatable).",
+    ),
+    click.option("--no-index", is_flag=True, help="pip's --no-index: use --find-links only."),
+    click.option("--pre", is_flag=True, help="pip's --pre: allow pre-release versions."),
+    click.option(
+        "--only-binary",
+        metavar="SPEC",
+        multiple=True,
+        help="pip's --only-binary: :all:, :none: or names that must come as wheels.",
+    ),
+)
+
+
+def pip_options(command: F) -> F:
+    """The pip index options a command passes through (``index_url``,
+    ``extra_index_url``, ``find_links``, ``no_index``, ``pre``, ``only_binary``)."""
+    for option in reversed(PIP_OPTIONS):
+        command = option(command)
+    return command
+
+
+def from_params(cls: type[T], params: Mapping[str, Any]) -> T:
+    """A dataclass ``cls`` filled from a command's parsed parameters (by field name)."""
+    assert dataclasses.is_dataclass(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{key: value for key, value in params.items() if key in names})
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """Where pip looks for distributions (the pip options of :func:`pip_options`)."""
+
+    index_url: str | None = None
+    extra_index_url: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    pre: bool = False
+    only_binary: tuple[str, ...] = ()
+
+    def given(self) -> bool:
+        return self != IndexOptions()
+
+    def pip_arguments(self) -> list[str]:
+        from pep582.install.requirements import index_options
+
+        return index_options(
+            self.index_url,
+            self.extra_index_url,
+            self.find_links,
+            self.no_index,
+            self.pre,
+            self.only_binary,
+        )
+
+
+@dataclass(frozen=True)
+class Output:
+    """How a command that changes a tree reports: a dry run, JSON, more, or less."""
+
+    dry_run: bool = False
+    as_json: bool = False
+    verbose: bool = False
+    quiet: bool = False
+
+    @property
+    def silent(self) -> bool:
+        """No progress lines: nothing but the result (or nothing at all)."""
+        return self.quiet or self.as_json
 
 
 def interpreter_for(python_spec: str | None, project: Path) -> Any:

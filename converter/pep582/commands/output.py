@@ -1,4 +1,4 @@
-"""What both commands print: plans, summaries, errors (text and JSON)."""
+"""What the commands print: plans, summaries, errors (text and JSON)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+# pip_options is re-exported: commands import it from here too
+from pep582.commands.options import PIP_OPTIONS as PIP_OPTIONS
+from pep582.commands.options import Output
+from pep582.commands.options import pip_options as pip_options
 from pep582.errors import Pep582Error
 
 if TYPE_CHECKING:
@@ -50,26 +54,6 @@ def errors_reported(program: str, as_json: bool = False, verbose: bool = False) 
             traceback.print_exc()
         hint = "" if verbose else " (rerun with -v for the traceback)"
         fail(program, f"internal error: {exc!r}{hint}", 1, "InternalError", as_json)
-
-
-class JsonUsageCommand(click.Command):
-    """A command whose usage errors (a bad option, a missing argument) are one JSON
-    object on stderr, like every other error, when ``--json`` is among its arguments."""
-
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        as_json = "--json" in args  # before parsing: click consumes ``args``
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)
-        except click.UsageError as exc:
-            if not as_json:
-                raise
-            usage_failure(info_name or self.name or "", exc)
 
 
 def usage_failure(program: str, exc: click.UsageError) -> NoReturn:
@@ -297,26 +281,6 @@ def terminal_progress(label: str, silent: bool) -> Iterator[Callable[[int, int],
             sys.stderr.flush()
 
 
-PIP_OPTIONS = (
-    click.option("--index-url", metavar="URL", help="pip's --index-url."),
-    click.option(
-        "--extra-index-url", metavar="URL", multiple=True, help="pip's --extra-index-url."
-    ),
-    click.option("--find-links", metavar="PATH", multiple=True, help="pip's --find-links."),
-    click.option("--no-index", is_flag=True, help="pip's --no-index."),
-    click.option("--pre", is_flag=True, help="pip's --pre."),
-    click.option("--only-binary", metavar="SPEC", multiple=True, help="pip's --only-binary."),
-)
-
-
-def pip_options(command: Callable[..., None]) -> Callable[..., None]:
-    """The pip index options a command passes through (index_url, extra_index_url,
-    find_links, no_index, pre, only_binary)."""
-    for option in reversed(PIP_OPTIONS):
-        command = option(command)
-    return command
-
-
 STARTED = time.perf_counter()  # the command's start: summaries count resolving and planning
 
 
@@ -333,3 +297,8 @@ def show_outcome(
             print_plan(outcome.plan, verbose)
         return
     print_outcome(outcome.plan, outcome.report, as_json, quiet, verbose)
+
+
+def report(program: str, outcome: Outcome, output: Output) -> None:
+    """:func:`show_outcome` for a command's :class:`~pep582.commands.options.Output`."""
+    show_outcome(program, outcome, output.dry_run, output.as_json, output.verbose, output.quiet)

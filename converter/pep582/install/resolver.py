@@ -28,7 +28,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from packaging.utils import canonicalize_name
 
@@ -49,11 +49,16 @@ class IndexOptions:
     """Where packages come from, as the command line said; each resolver's spelling."""
 
     index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
+    extra_index_url: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     no_index: bool = False
     pre: bool = False
     only_binary: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, options: Any) -> IndexOptions:
+        """The same options from a command's dataclass of them (same field names)."""
+        return cls(**{f.name: getattr(options, f.name) for f in dataclasses.fields(cls)})
 
     def absolute(self, cwd: Path) -> IndexOptions:
         """The same, local ``--find-links`` paths made absolute (resolvers run elsewhere)."""
@@ -65,7 +70,7 @@ class IndexOptions:
 
     def for_pip(self) -> list[str]:
         options = ["--index-url", self.index_url] if self.index_url else []
-        for url in self.extra_index_urls:
+        for url in self.extra_index_url:
             options += ["--extra-index-url", url]
         for link in self.find_links:
             options += ["--find-links", link]
@@ -77,9 +82,9 @@ class IndexOptions:
 
     def for_uv(self) -> list[str]:
         options = ["--index-url", self.index_url] if self.index_url else []
-        for url in self.extra_index_urls:
+        for url in self.extra_index_url:
             options += ["--extra-index-url", url]
-        if self.extra_index_urls and "UV_INDEX_STRATEGY" not in os.environ:
+        if self.extra_index_url and "UV_INDEX_STRATEGY" not in os.environ:
             # pip picks the best version across every index; so must uv for the same plan
             options += ["--index-strategy", "unsafe-best-match"]
         for link in self.find_links:

@@ -28,20 +28,12 @@ from pep582.errors import DestinationError
 from pep582.fs import Tree, walk
 from pep582.plan.executor import Builder, Progress, build_all, site_dirs_in, umask
 from pep582.plan.model import Existing, Plan, Report
+from pep582.scheme import HYGIENE
 from pep582.step import startup
 from pep582.step.startup import DIRNAME
 
 STAGE_PREFIX = f".{DIRNAME}.stage-"
 OLD_PREFIX = f".{DIRNAME}.old-"
-# What every tree gets when it is made, so the tools around a project leave it alone:
-# git ignores it all, pytest collects nothing in it. Nothing else is edited for them.
-HYGIENE = {
-    ".gitignore": b"*\n",
-    "conftest.py": (
-        b"# Written by pep582-toolkit: test runners never collect what __pypackages__ holds\n"
-        b'collect_ignore_glob = ["*"]\n'
-    ),
-}
 
 
 def check_destination(project: Path, existing: Existing) -> None:

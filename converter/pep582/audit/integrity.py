@@ -1,0 +1,272 @@
+"""Checks of what the RECORD files promise: every listed file there and unchanged, no row
+outside the tree, and no file that no RECORD (nor an editable's checkout) accounts for."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+
+from pep582.audit.context import Context
+from pep582.audit.model import Severity
+from pep582.audit.registry import declare
+from pep582.errors import VerificationError
+from pep582.scheme import HYGIENE
+from pep582.sources.distribution import Distribution
+from pep582.sources.records import RecordEntry, check
+from pep582.step.startup import DIRNAME, startup_files
+
+FAMILY = "integrity"
+DIST = "distribution"
+HASH_MISMATCH = declare(
+    "hash-mismatch",
+    FAMILY,
+    "high",
+    "a file no longer matches its RECORD hash or size, or cannot be read to check it",
+    {
+        DIST: "",
+        "record_hash": "",
+        "actual_hash": "",
+        "record_size": "",
+        "size": "",
+        "error": "instead of the hashes, when it cannot be read",
+    },
+)
+MISSING_FILE = declare(
+    "missing-file", FAMILY, "low", "a file its RECORD lists is gone", {DIST: ""}
+)
+UNOWNED = declare(
+    "unowned-files",
+    FAMILY,
+    "medium for code, else low",
+    "files no RECORD lists and no editable checkout holds, grouped by top-level entry",
+    {"files": ""},
+)
+RECORD_OUTSIDE = declare(
+    "record-outside",
+    FAMILY,
+    "high",
+    "RECORD rows naming paths outside __pypackages__ (an uninstaller would delete them)",
+    {DIST: "", "rows": ""},
+)
+RECORD_UNREADABLE = declare(
+    "record-unreadable",
+    FAMILY,
+    "medium",
+    "a site directory's distributions cannot be read (RECORD checks skipped there)",
+    {"error": ""},
+)
+NO_RECORD = declare(
+    "no-record",
+    FAMILY,
+    "low",
+    "a distribution has no RECORD (nor installed-files.txt)",
+    {DIST: ""},
+)
+
+_PYCACHE = os.sep + "__pycache__"
+CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".so", ".pyd", ".pth")
+
+
+def plan(ctx: Context, unreadable: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """The files the walk hashes (path -> algorithms), from every RECORD; report RECORD
+    rows outside the tree (never opened), distributions without a RECORD, and site
+    directories whose distributions could not be read."""
+    for site_dir, error in unreadable.items():
+        ctx.add(
+            RECORD_UNREADABLE,
+            "medium",
+            site_dir,
+            f"its installed distributions cannot be read ({error}); RECORD checks and the "
+            "unowned-file check were skipped for this tree",
+            "repair or reinstall the distribution named in the message",
+            error=error,
+        )
+    wanted: dict[str, tuple[str, ...]] = {}
+    for tree in ctx.report.trees:
+        for dist in tree.distributions:
+            if dist.record is None:
+                if dist.kind != "egg-link":
+                    ctx.add(
+                        NO_RECORD,
+                        "low",
+                        str(dist.meta_dir),
+                        f"{dist.label} has no RECORD (nor installed-files.txt): its files "
+                        "cannot be verified and show up as unowned",
+                        f"reinstall {dist.name} with a current installer",
+                        distribution=dist.label,
+                    )
+                continue
+            outside = []
+            for entry, path in zip(dist.record, dist.owned_files):
+                if not path.startswith(ctx.prefix):
+                    outside.append(entry.path)
+                elif entry.hash_ is not None:
+                    algorithms = wanted.get(path, ())
+                    if entry.hash_.name not in algorithms:
+                        wanted[path] = (*algorithms, entry.hash_.name)
+            if outside:
+                shown = ", ".join(outside[:3]) + (", ..." if len(outside) > 3 else "")
+                ctx.add(
+                    RECORD_OUTSIDE,
+                    "high",
+                    str(dist.meta_dir / "RECORD"),
+                    f"{dist.label}'s RECORD lists {len(outside)} path(s) outside {DIRNAME} "
+                    f"({shown}): an uninstaller trusting it would delete them",
+                    f"do not uninstall {dist.name} with a tool; remove its files by hand "
+                    "and reinstall it from a trusted source",
+                    distribution=dist.label,
+                    rows=outside,
+                )
+    return wanted
+
+
+def verify(ctx: Context) -> None:
+    """Compare what the walk hashed with every RECORD row."""
+    index = ctx.index
+    for done in index.hashed.values():
+        if isinstance(done, tuple):
+            ctx.report.files_hashed += 1
+            ctx.report.bytes_hashed += done[1]
+    for tree in ctx.report.trees:
+        for dist in tree.distributions:
+            for entry, path in zip(dist.record or (), dist.owned_files):
+                if entry.hash_ is None or not path.startswith(ctx.prefix):
+                    continue
+                result = index.hashed.get((path, entry.hash_.name))
+                if result is None or isinstance(result, FileNotFoundError):
+                    if result is None and (path in index.links or index.link_above(path)):
+                        continue  # not opened through a link: the link is reported
+                    ctx.add(
+                        MISSING_FILE,
+                        "low",
+                        path,
+                        f"{dist.label}'s RECORD lists it, but it is gone: the installation "
+                        "is incomplete",
+                        f"reinstall {dist.name}",
+                        distribution=dist.label,
+                    )
+                elif isinstance(result, Exception):
+                    why = getattr(result, "strerror", None) or str(result)
+                    ctx.add(
+                        HASH_MISMATCH,
+                        "high",
+                        path,
+                        f"{dist.label}'s file cannot be verified: {why}",
+                        f"inspect it, then reinstall {dist.name}",
+                        distribution=dist.label,
+                        error=why,
+                    )
+                else:
+                    _compare(ctx, dist, entry, path, *result)
+
+
+def _compare(
+    ctx: Context, dist: Distribution, entry: RecordEntry, path: str, digest: str, size: int
+) -> None:
+    assert entry.hash_ is not None
+    try:
+        check(path, entry, digest, size)
+    except VerificationError:
+        if _matches_another_record(ctx, dist, path, entry.hash_.name, digest, size):
+            return  # a shared file (bin/) one Python's install replaced: it is intact
+        ctx.add(
+            HASH_MISMATCH,
+            "high",
+            path,
+            f"its bytes no longer match {dist.label}'s RECORD: it was changed after "
+            "installation (an edit, or tampering)",
+            f"inspect the change, then reinstall {dist.name}",
+            distribution=dist.label,
+            record_hash=f"{entry.hash_.name}={entry.hash_.value}",
+            actual_hash=f"{entry.hash_.name}={digest}",
+            record_size=entry.size,
+            size=size,
+        )
+
+
+def _matches_another_record(
+    ctx: Context, owner: Distribution, path: str, algorithm: str, digest: str, size: int
+) -> bool:
+    """Whether ``path`` is a shared script another Python's install replaced: it lies in
+    the scripts directory every Python's tree shares, and a distribution of another
+    Python's tree lists it in its RECORD with exactly these bytes. Nothing else is
+    excused: a RECORD in the owner's own tree vouching for a file proves nothing."""
+    own = next(t for t in ctx.report.trees if any(d is owner for d in t.distributions))
+    if os.path.dirname(path) != own.scripts.rstrip(os.sep):
+        return False
+    for tree in ctx.report.trees:
+        if tree is own:
+            continue
+        for dist in tree.distributions:
+            for entry, owned in zip(dist.record or (), dist.owned_files):
+                if owned != path or entry.hash_ is None or entry.hash_.name != algorithm:
+                    continue
+                try:
+                    check(path, entry, digest, size)
+                except VerificationError:
+                    continue
+                return True
+    return False
+
+
+def startup_paths(site_dir: str) -> list[str]:
+    """The top-level ``.pth`` files and sitecustomize/usercustomize entries of a site
+    directory, as :func:`pep582.step.startup.startup_files` lists them."""
+    try:
+        return startup_files(site_dir)
+    except OSError:
+        return []
+
+
+def unowned(ctx: Context) -> None:
+    """Files in the tree that no RECORD lists and no editable checkout holds, grouped by
+    top-level entry."""
+    index = ctx.index
+    skip_dirs = {d for t in ctx.report.trees if t.unreadable for d in t.site_dirs}
+    skipped = tuple(d + os.sep for d in skip_dirs)
+    site_dirs = {d for t in ctx.report.trees for d in t.site_dirs} - skip_dirs
+    scripts_dirs = {t.scripts for t in ctx.report.trees}
+    # reported by the startup-code checks, with what they run
+    startup = {p for site_dir in site_dirs for p in startup_paths(site_dir)}
+    groups: dict[str, list[str]] = defaultdict(list)
+    code: set[str] = set()
+    own = {os.path.join(ctx.root, name) for name in HYGIENE}  # the tree's own files
+    for directory, name, path in index.files:
+        if path in own or (skipped and path.startswith(skipped)):
+            continue
+        if path in ctx.owners or (ctx.checkouts and ctx.owning_dist(path)):
+            continue
+        source = path
+        if directory.endswith(_PYCACHE):
+            source = os.path.join(os.path.dirname(directory), name.partition(".")[0] + ".py")
+            if ctx.owning_dist(source) or index.lstat(source) is None:
+                continue  # bytecode that imports wrote, or dead bytecode
+        key = _group(ctx, source, site_dirs, scripts_dirs)
+        if key in startup:
+            continue
+        groups[key].append(path)
+        if name.endswith(CODE_SUFFIXES) or directory in scripts_dirs:
+            code.add(key)
+    for key, files in sorted(groups.items()):
+        severity: Severity = "medium" if key in code else "low"
+        what = "code Python can import or run" if key in code else "files"
+        ctx.add(
+            UNOWNED,
+            severity,
+            key,
+            f"{len(files)} file(s) here that no installed distribution's RECORD lists: "
+            f"{what} that no installer put there (or an installer that kept no RECORD)",
+            "delete them unless you know where they came from; reinstall what needs them",
+            files=sorted(files),
+        )
+
+
+def _group(ctx: Context, path: str, site_dirs: set[str], scripts_dirs: set[str]) -> str:
+    parent = os.path.dirname(path)
+    if parent in scripts_dirs:
+        return path
+    for site_dir in site_dirs:
+        if path.startswith(site_dir + os.sep):
+            top = path[len(site_dir) + 1 :].split(os.sep)[0]
+            return os.path.join(site_dir, top)
+    return os.path.join(ctx.root, path[len(ctx.prefix) :].split(os.sep)[0])
