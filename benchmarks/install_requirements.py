@@ -12,7 +12,8 @@ Each round runs, in a new random order:
   from its unpacked entry) and with a *cold* one (a new empty ``PEP582_CACHE_DIR`` each
   run: every wheel is hashed, unpacked into the cache, then linked);
 - ``pep582-migrate requirements.txt --dry-run`` (it resolves only: our time before any
-  file is touched);
+  file is touched), with the default resolver and with each of pip and uv
+  (``PEP582_RESOLVER``); and a warm run resolved by uv;
 - ``pip install --target --no-compile`` with the very pip the toolkit drives;
 - ``uv pip install --target`` with a warm cache (filled by the warm-up round) and with a
   new empty cache;
@@ -57,6 +58,9 @@ from common import (
 OURS_WARM = "pep582-migrate requirements.txt (warm cache)"
 OURS_COLD = "pep582-migrate requirements.txt (cold cache)"
 OURS_DRY = "pep582-migrate requirements.txt --dry-run"
+OURS_DRY_PIP = "pep582-migrate requirements.txt --dry-run (pip resolves)"
+OURS_DRY_UV = "pep582-migrate requirements.txt --dry-run (uv resolves)"
+OURS_WARM_UV = "pep582-migrate requirements.txt (warm cache, uv resolves)"
 PIP = "pip install --target --no-compile"
 UV_WARM = "uv pip install --target (warm)"
 UV_COLD = "uv pip install --target (cold)"
@@ -98,10 +102,19 @@ def main() -> None:
             OURS_WARM: lambda out: sh(*command(out), pep582_cache=warm(out)),
             OURS_COLD: lambda out: sh(*command(out), pep582_cache=cold(out)),
             OURS_DRY: lambda out: sh(*command(out, "--dry-run"), pep582_cache=warm(out)),
+            OURS_DRY_PIP: lambda out: sh(
+                "env", "PEP582_RESOLVER=pip", *command(out, "--dry-run"), pep582_cache=warm(out)
+            ),
             PIP: pip_target(venv.python, house, venv.frozen, no_deps=False),
             RESOLVE: resolve_only,
         }
         if uv:
+            peers[OURS_DRY_UV] = lambda out: sh(
+                "env", "PEP582_RESOLVER=uv", *command(out, "--dry-run"), pep582_cache=warm(out)
+            )
+            peers[OURS_WARM_UV] = lambda out: sh(
+                "env", "PEP582_RESOLVER=uv", *command(out), pep582_cache=warm(out)
+            )
             peers[UV_WARM] = uv_install(
                 uv, house, venv.python, venv.frozen, root / "uv-cache", no_deps=False
             )
@@ -124,6 +137,12 @@ def main() -> None:
                 Ratio("floor: pip resolve / pip install --target", [RESOLVE], [PIP]),
             ],
         )
+        if uv:
+            print(
+                "our resolution (--dry-run medians): pip "
+                f"{measured.median(OURS_DRY_PIP) * 1000:.0f} ms, uv "
+                f"{measured.median(OURS_DRY_UV) * 1000:.0f} ms"
+            )
         floor = measured.median(RESOLVE)
         print("pip's resolution (the floor) as a fraction of our time, from medians:")
         for name in (OURS_WARM, OURS_COLD, OURS_DRY):

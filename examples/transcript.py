@@ -153,6 +153,10 @@ def _environment(env: Mapping[str, str] | None) -> dict[str, str]:
         PIP_CACHE_DIR=str(root / "pip-cache"),
         PIP_CONFIG_FILE=os.devnull,
         PIP_DISABLE_PIP_VERSION_CHECK="1",
+        # the machine's pip index settings reach neither resolver (as PIP_CONFIG_FILE)
+        PIP_FIND_LINKS="",
+        PIP_INDEX_URL="",
+        PIP_EXTRA_INDEX_URL="",
     )
     if "python" in _made:  # the hooked interpreter comes first on PATH, as python3 too
         clean["PATH"] = os.pathsep.join([str(_made["python"].parent), clean.get("PATH", "")])

@@ -106,7 +106,11 @@ def freeze(project: Path, python_spec: str | None) -> None:
         if len(listing) > 1:
             click.echo(f"# Python {tree['python']}")
         for row in tree["distributions"]:
-            if row["direct_url"]:
+            if row["direct_url"] and row["editable"]:
+                from pep582.install.editable import freeze_line
+
+                click.echo(freeze_line(row["name"], row["direct_url"]))
+            elif row["direct_url"]:
                 click.echo(f"{row['name']} @ {row['direct_url']}")
             else:
                 click.echo(f"{row['name']}=={row['version']}")

@@ -212,10 +212,9 @@ def _from_tree(options: MigrateOptions, output: Output) -> None:
 
 def _from_file(options: MigrateOptions, kind: str, index: IndexOptions, output: Output) -> None:
     """Install what a requirements, pyproject or lock file declares."""
-    import tempfile
-
+    from pep582.install.resolver import IndexOptions as ResolverIndex
     from pep582.interpreter import choose_python
-    from pep582.operations.install import install
+    from pep582.operations.install import install_file
     from pep582.operations.migrate import names_requirements
     from pep582.plan.staging import check_destination
 
@@ -236,43 +235,26 @@ def _from_file(options: MigrateOptions, kind: str, index: IndexOptions, output: 
             click.echo(f"{source} names no requirements; nothing to install")
         return
     interpreter, _ = choose_python(options.python)
-    pip_arguments = index.pip_arguments()
     show_progress = sys.stderr.isatty() and not output.silent
-    with tempfile.TemporaryDirectory(prefix="pep582-resolve-") as work:
-        if kind == "pylock":
-            from pep582.install.pylock import select
-
-            artifacts = select(source, interpreter)
-        else:
-            from pep582.install.requirements import pyproject_requirements, resolve
-
-            requirements = (
-                pyproject_requirements(
-                    source, options.extras, options.groups, options.with_project
-                )
-                if kind == "pyproject"
-                else ["-r", str(source)]
-            )
-            if show_progress:
-                click.echo(f"resolving {source} with pip for {interpreter.executable} …", err=True)
-            artifacts = resolve(
-                requirements, interpreter, pip_arguments, Path(work), str(source), show_progress
-            )
-        with terminal_progress("installing files", output.silent) as progress:
-            outcome = install(
-                artifacts,
-                interpreter,
-                target_project,
-                options.layout,
-                existing,
-                operation="install",
-                origin=str(source.absolute()),
-                options=pip_arguments,
-                compile=options.compile_,
-                dry_run=output.dry_run,
-                show_progress=show_progress,
-                progress=progress,
-            )
+    if show_progress and kind != "pylock":
+        click.echo(f"resolving {source} for {interpreter.executable} …", err=True)
+    with terminal_progress("installing files", output.silent) as progress:
+        outcome = install_file(
+            source,
+            kind,
+            interpreter,
+            target_project,
+            options.layout,
+            existing,
+            ResolverIndex.of(index),
+            extras=options.extras,
+            groups=options.groups,
+            with_project=options.with_project,
+            compile=options.compile_,
+            dry_run=output.dry_run,
+            show_progress=show_progress,
+            progress=progress,
+        )
     report(PROG, outcome, output)
 
 

@@ -24,13 +24,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from pep582 import fs
 from pep582.errors import CacheEntryModified, DestinationError, SourceError, VerificationError
 from pep582.fs import Tree
 from pep582.names import check_component, resolve_inside
 from pep582.scheme import InterpreterFacts
 from pep582.sources import Source
 from pep582.sources.distribution import inventory
-from pep582.sources.records import raw_digest
+from pep582.sources.records import MAX_FILE, raw_digest
 from pep582.step.startup import untrusted_path
 
 CACHE_ENV = "PEP582_CACHE_DIR"
@@ -163,6 +164,26 @@ def unpack(wheel: Path, digest: str | None = None) -> tuple[Path, str]:
     return entry, digest
 
 
+UNPACK_THREADS = 4  # at most; inflating and writing release the GIL for most of the work
+
+
+def unpack_all(work: list[tuple[str, Path, str | None]]) -> dict[str, Path]:
+    """Unpack ``(key, wheel, sha256 or None)`` side by side: each into its own directory,
+    renamed into place when whole, so a failure leaves no entry (the first error is
+    raised after the others have finished). Returns each key's entry."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item: tuple[str, Path, str | None]) -> tuple[str, Path]:
+        key, wheel, digest = item
+        return key, unpack(wheel, digest)[0]
+
+    if len(work) < 2:
+        return dict(map(one, work))
+    threads = min(UNPACK_THREADS, os.cpu_count() or 1, len(work))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="unpack") as pool:
+        return dict(pool.map(one, work))
+
+
 def _install_into(wheel: Path, work: Path) -> None:
     """Unpack ``wheel`` with installer into the neutral scheme under ``work``."""
     from installer import install
@@ -283,16 +304,27 @@ def _record_of(entry: Path) -> Path:
     return found[0]
 
 
+def _intact(entry: Path) -> bool:
+    """Whether the entry's RECORD is the one installer wrote: ``.complete`` and RECORD
+    are read through the entry's directory descriptor (``pep582.fs``), no link followed
+    below the entry, neither read past a metadata file's size."""
+    try:
+        record = _record_of(entry).relative_to(entry).as_posix()
+        folder, _, name = record.rpartition("/")
+        with fs.Dir.open(entry) as top:
+            expected = json.loads(top.read(COMPLETE, 1 << 16))["record"]
+            with top.descend(folder) as meta:
+                data = meta.read(name, MAX_FILE)
+    except (OSError, ValueError, KeyError, TypeError, SourceError):
+        return False
+    return bool(hashlib.sha256(data).hexdigest() == expected)
+
+
 def as_source(entry: Path, facts: InterpreterFacts) -> Source:
     """An unpacked wheel, read like an installed environment for ``facts``; its RECORD
     must be the one installer wrote (every file is then checked against it on use)."""
     entry = Path(os.path.realpath(entry))
-    try:
-        expected = json.loads((entry / COMPLETE).read_text())["record"]
-        intact = sha256_of(_record_of(entry)) == expected
-    except (OSError, ValueError, KeyError, SourceError):
-        intact = False
-    if not intact:
+    if not _intact(entry):
         raise CacheEntryModified(f"{entry}: its RECORD changed since it was unpacked", entry.name)
     sites = [entry / "purelib", entry / "platlib"]
     tree = Tree.open(entry)
