@@ -61,22 +61,23 @@ def test_children_and_data_under_pep582_run(kernel_project: Path) -> None:
 
 
 def test_children_and_data_under_a_console_script(kernel_project: Path, tmp_path: Path) -> None:
-    """The wrapper sets Jupyter's data path and PYTHONPYPACKAGES; a child of an interpreter
-    with the hook installed follows the variable (without the hook, only `pep582 run`
-    gives children the step: it puts a bootstrap on PYTHONPATH)."""
+    """A console script run directly, with no hook anywhere: Jupyter's data path includes
+    the tree's share/jupyter, and a child it starts with sys.executable from another
+    directory (a kernel) imports the tree's packages: sys.executable is the tree's
+    launcher, and the tree's bootstrap is on PYTHONPATH."""
     tool = kernel_project / DIRNAME / "bin" / "kernelish"
+    site = kernel_project / DIRNAME / "lib" / f"python{PY}" / "site-packages"
     proc = run([tool], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[0] == "kernels: demo"
-    hooked = make_venv(find_python(sys.executable), tmp_path / "hooked")
-    assert pep582("enable", "--python", hooked).returncode == 0
-    proc = run([hooked, tool], cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    site = kernel_project / DIRNAME / "lib" / f"python{PY}" / "site-packages"
     assert proc.stdout.splitlines() == [
         "kernels: demo",
         f"child sees {site / 'kernelish' / '__init__.py'}",
     ]
+    hooked = make_venv(find_python(sys.executable), tmp_path / "hooked")
+    assert pep582("enable", "--python", hooked).returncode == 0
+    proc = run([hooked, tool], cwd=tmp_path)  # the same with a hooked interpreter
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[1] == f"child sees {site / 'kernelish' / '__init__.py'}"
 
 
 def test_the_variable_stays_in_the_process_tree(kernel_project: Path) -> None:

@@ -13,6 +13,7 @@ from pep582.errors import VerificationError
 from pep582.scheme import HYGIENE
 from pep582.sources.distribution import Distribution
 from pep582.sources.records import RecordEntry, check
+from pep582.step.children import BOOTSTRAP
 from pep582.step.startup import DIRNAME, startup_files
 
 FAMILY = "integrity"
@@ -218,6 +219,18 @@ def startup_paths(site_dir: str) -> list[str]:
         return []
 
 
+def tree_files(ctx: Context) -> set[str]:
+    """The files the toolkit keeps in a tree besides what distributions install:
+    .gitignore and conftest.py, the bootstrap and each Python's launchers
+    (``step.children``; ``pep582 ide --mypy``'s)."""
+    own = {os.path.join(ctx.root, name) for name in (*HYGIENE, BOOTSTRAP)}
+    for tree in ctx.report.trees:
+        if tree.layout == "pep582":
+            own.add(os.path.join(tree.scripts, tree.command))
+            own.add(os.path.join(tree.scripts, f"pep582-{tree.command}"))
+    return own
+
+
 def unowned(ctx: Context) -> None:
     """Files in the tree that no RECORD lists and no editable checkout holds, grouped by
     top-level entry."""
@@ -230,7 +243,7 @@ def unowned(ctx: Context) -> None:
     startup = {p for site_dir in site_dirs for p in startup_paths(site_dir)}
     groups: dict[str, list[str]] = defaultdict(list)
     code: set[str] = set()
-    own = {os.path.join(ctx.root, name) for name in HYGIENE}  # the tree's own files
+    own = tree_files(ctx)
     for directory, name, path in index.files:
         if path in own or (skipped and path.startswith(skipped)):
             continue

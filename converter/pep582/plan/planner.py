@@ -31,7 +31,10 @@ from pep582.scheme import InterpreterFacts, Layout, scheme_for
 from pep582.sources import Source
 from pep582.sources.distribution import canonical, marker_environment
 from pep582.sources.records import RecordEntry, hash_stream
+from pep582.step.children import BOOTSTRAP, bootstrap_source, launcher_source
 from pep582.step.startup import DIRNAME
+
+TOOLKIT = "pep582-toolkit"  # the owner of the tree's own files
 
 
 class Planner:
@@ -222,9 +225,25 @@ class Planner:
 
     # -- merging with the existing tree -----------------------------------------------
 
+    def tree_environment(self) -> None:
+        """What the tree gives the processes its programs start (``step.children``): the
+        bootstrap, and a launcher per Python, refreshed with everything a run adds."""
+        plan = self.plan
+        if plan.layout != "pep582" or not plan.interpreter or not plan.actions:
+            return
+        self.add(
+            FileAction("write", BOOTSTRAP, data=bootstrap_source(), mode=0o644, owner=TOOLKIT)
+        )
+        for scheme in plan.schemes:
+            name = Path(scheme.purelib).parent.name  # python3.12, pypy3.10, python3.13t
+            target = Path(scheme.scripts, name).relative_to(plan.target).as_posix()
+            data = launcher_source(plan.interpreter)
+            self.add(FileAction("write", target, data=data, mode=0o755, owner=TOOLKIT))
+
     def finish(self) -> Plan:
         """Check the gains against the tree, choose how to publish, return the plan."""
         plan = self.plan
+        self.tree_environment()
         plan.removals = self.removal.removals
         if not plan.actions and not plan.removals:
             if plan.operation != "uninstall" and not plan.noop:
@@ -275,8 +294,11 @@ class Planner:
         if info is None:
             return True
         if self._same_content(action, target, info):
-            self.plan.already_present += 1
+            if action.owner != TOOLKIT:
+                self.plan.already_present += 1
             return False
+        if action.owner == TOOLKIT and stat.S_ISREG(info.st_mode):
+            return True  # the tree's own file, from another version of the toolkit
         owners = self.index.owners(target.replace("/", os.sep))
         if not owners:
             raise ConflictError(

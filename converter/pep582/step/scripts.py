@@ -71,7 +71,7 @@ def _pep582_prepare(code):  # written by pep582-toolkit: use this __pypackages__
         return
     step.add_site_dirs(resolved)
     if exportable:
-        step.export(real)
+        step.export(real, True)
 
 
 _pep582_prepare({code!r})

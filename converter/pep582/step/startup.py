@@ -23,6 +23,8 @@ OFF_XOPTION = "nopypackages"
 # The pyvenv.cfg key by which a virtual environment opts in to the step.
 VENV_KEY = "include-local-packages"
 HOOK_NAME = "_pep582_hook"  # the .pth/.start name pep582 enable writes into site-packages
+# Where a tree keeps the sitecustomize that lets children without the hook do the step.
+BOOTSTRAP_DIR = ".pep582"
 # sys.argv[0] while site runs, for the invocations whose __pypackages__ is the cwd's.
 CWD_ARGV0 = ("", "-", "-c", "-m")
 # Files a site directory runs at startup besides its .pth files.
@@ -704,21 +706,27 @@ def purge(pypackages: str) -> None:
 # -- children -----------------------------------------------------------------------------------
 
 
-def export(pypackages: str) -> None:
+def export(pypackages: str, launcher: bool = False) -> None:
     """Let child processes use what this process uses from ``pypackages`` (resolved,
     accepted without an owner's allowance).
 
     Sets ``PYTHONPYPACKAGES`` (a Python child started from any directory, whose own
     invocation names no ``__pypackages__``, uses this one), puts the tree's scripts
-    directory first on ``PATH`` (its console scripts are found by name), and prepends the
-    data directories to Jupyter's search paths (tools consult those instead of
-    ``sys.prefix``). A directory is exported only if it passes the trust rule too, since
-    what is found there runs.
+    directory first on ``PATH`` (its console scripts are found by name), the tree's
+    bootstrap directory (:data:`BOOTSTRAP_DIR`, when the converter wrote one) first on
+    ``PYTHONPATH`` (a Python child without the hook still performs the step), and the data
+    directories first on Jupyter's search paths (tools consult those instead of
+    ``sys.prefix``). With ``launcher`` (a console script, ``pep582 run``), ``sys.executable``
+    becomes the tree's launcher for this Python (:func:`launcher_of`), so what a program
+    starts or records by ``sys.executable`` (a Jupyter kernel, a pre-commit git hook)
+    performs the step too. Each place must pass the trust rule, since what is found there
+    runs.
     """
     os.environ[ENV_VAR] = pypackages
     scripts = running_scheme(pypackages)["scripts"]
     for variable, place in (
         ("PATH", scripts),
+        ("PYTHONPATH", os.path.join(pypackages, BOOTSTRAP_DIR)),
         ("JUPYTER_PATH", os.path.join(pypackages, "share", "jupyter")),
         ("JUPYTER_CONFIG_PATH", os.path.join(pypackages, "etc", "jupyter")),
     ):
@@ -730,6 +738,22 @@ def export(pypackages: str) -> None:
             warn(f"not adding {place} to {variable}: {refused}")
             continue
         os.environ[variable] = os.pathsep.join([place, *current])
+    own = launcher_of(pypackages)
+    if launcher and os.path.isfile(own):
+        _, refused = judge(pypackages, [], None, also=[scripts, own])
+        if refused:
+            warn(f"not running children with {own}: {refused}")
+        else:
+            sys.executable = own
+
+
+def launcher_of(pypackages: str) -> str:
+    """The tree's launcher for the running Python (``bin/pythonX.Y``): that interpreter
+    with the tree's bootstrap on ``PYTHONPATH``, written by the converter."""
+    name = "pypy" if sys.implementation.name == "pypy" else "python"
+    thread = "t" if "t" in getattr(sys, "abiflags", "") else ""
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}{thread}"
+    return os.path.join(running_scheme(pypackages)["scripts"], f"{name}{version}")
 
 
 # -- the step -------------------------------------------------------------------------------------
@@ -737,9 +761,10 @@ def export(pypackages: str) -> None:
 _done: "dict[str, str | None]" = {}  # argv0 → the __pypackages__ children may be given
 
 
-def activate(argv0: "str | None" = None) -> "list[str]":
+def activate(argv0: "str | None" = None, launcher: bool = False) -> "list[str]":
     """Run the PEP 582 step for this process (the front door calls this at startup once
-    it found a candidate directory).
+    it found a candidate directory; ``pep582 run`` and the tree's bootstrap call it with
+    ``launcher``, see :func:`export`).
 
     Never raises: a startup hook must not stop the interpreter. A refused directory is
     reported in one line on stderr. Returns the ``sys.path`` entries added. A second call
@@ -760,7 +785,7 @@ def activate(argv0: "str | None" = None) -> "list[str]":
             return []
         added = add_site_dirs(decision.activate)
         if decision.exportable:
-            export(decision.root)
+            export(decision.root, launcher)
         return added
     except Exception as exc:  # pragma: no cover - defensive: never break startup
         warn(f"startup step failed: {exc!r}")

@@ -35,7 +35,7 @@ def _pep582_run_step():
                 "run `pep582 enable` to update it" % step.__file__
             )
         step = ours
-    step.activate()
+    step.activate(launcher=True)
 
 
 def _same_version(module, location):
