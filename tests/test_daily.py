@@ -274,3 +274,31 @@ def test_usage_errors_are_json_with_json(tmp_path: Path, command: list[str]) -> 
     error = json.loads(proc.stderr)["error"]
     assert error["kind"] == "UsageError" and error["exit_code"] == 2 and error["message"]
     assert proc.stdout == ""
+
+
+def test_byte_code_by_default_only_where_python_writes_none(tmp_path: Path, wheels: Path) -> None:
+    """Issue 25: with PYTHONDONTWRITEBYTECODE set (common in containers) Python never
+    writes byte code, so every start would compile every module again: then the default
+    is to compile what is installed (listed in RECORD); otherwise Python writes it at the
+    first import. --compile/--no-compile override."""
+    cases = [({}, [], False), ({"PYTHONDONTWRITEBYTECODE": "1"}, [], True),
+             ({"PYTHONDONTWRITEBYTECODE": "1"}, ["--no-compile"], False),
+             ({}, ["--compile"], True)]  # fmt: skip
+    for number, (env, flags, compiled) in enumerate(cases):
+        project = tmp_path / f"p{number}"
+        project.mkdir()
+        command = [sys.executable, "-m", "pep582.commands.main", "install", *offline(wheels),
+                   *flags, "hello==1.0", "--project", str(project)]  # fmt: skip
+        proc = run(command, env=env)
+        assert proc.returncode == 0, proc.stderr
+        pyc = list((project / DIRNAME).rglob("*.pyc"))
+        assert bool(pyc) is compiled, (env, flags)
+        record = next(site_of(project).glob("hello-1.0.dist-info/RECORD")).read_text()
+        assert ("__pycache__" in record) is compiled
+    # a change to an existing tree compiles what it adds, in place
+    command = [sys.executable, "-m", "pep582.commands.main", "install", *offline(wheels),
+               "withdata", "--project", str(tmp_path / "p1")]  # fmt: skip
+    proc = run(command, env={"PYTHONDONTWRITEBYTECODE": "1"})
+    assert proc.returncode == 0, proc.stderr
+    record = next(site_of(tmp_path / "p1").glob("withdata-*.dist-info/RECORD")).read_text()
+    assert "__pycache__" in record

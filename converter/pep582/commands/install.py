@@ -10,6 +10,7 @@ import click
 
 from pep582.commands.base import command
 from pep582.commands.options import (
+    COMPILE,
     DRY_RUN,
     DRY_RUN_RESOLVING,
     JSON,
@@ -19,6 +20,7 @@ from pep582.commands.options import (
     VERBOSE,
     IndexOptions,
     Output,
+    compile_wanted,
     from_params,
     interpreter_for,
     pip_options,
@@ -70,7 +72,7 @@ RESOLVER = click.option(
     "whose checkout goes to __pypackages__/src.",
 )
 @click.option("-U", "--upgrade", is_flag=True, help="Upgrade the named distributions.")
-@click.option("--compile", "compile_", is_flag=True, help="Byte-compile what is installed.")
+@COMPILE
 @RESOLVER
 @pip_options
 @PROJECT
@@ -109,17 +111,18 @@ def install(**params: Any) -> None:
     talk = sys.stderr.isatty() and not output.silent
     if talk:
         click.echo(f"resolving for {interpreter.executable} …", err=True)
+    compile_ = compile_wanted(params["compile_"])
     with terminal_progress("installing files", output.silent) as progress:
         if not everything:  # the project's own needs
             outcome = install_file(
                 pyproject, "pyproject", interpreter, project, "pep582", "merge", index,
-                resolver=params["resolver"], compile=params["compile_"],
-                dry_run=output.dry_run, show_progress=talk, progress=progress,
+                resolver=params["resolver"], compile=compile_, dry_run=output.dry_run,
+                show_progress=talk, progress=progress,
             )  # fmt: skip
         else:
             outcome = install_requirements(
                 wanted, interpreter, project, index, resolver=params["resolver"],
-                compile=params["compile_"], dry_run=output.dry_run, show_progress=talk,
+                compile=compile_, dry_run=output.dry_run, show_progress=talk,
                 progress=progress,
             )  # fmt: skip
     report("pep582", outcome, output)

@@ -16,10 +16,12 @@ import click
 from pep582 import __version__
 from pep582.commands.base import command
 from pep582.commands.options import (
+    COMPILE,
     DRY_RUN_RESOLVING,
     QUIET,
     IndexOptions,
     Output,
+    compile_wanted,
     from_params,
     pip_options,
 )
@@ -53,7 +55,7 @@ class MigrateOptions:
     layout: Layout
     existing: Existing | None
     python: str | None
-    compile_: bool
+    compile_: bool | None
     # venv and __pypackages__ sources only
     copy: bool
     verify: bool
@@ -121,9 +123,7 @@ class MigrateOptions:
     is_flag=True,
     help="Also carry files no RECORD lists (share/, etc/, ...) into the data directory.",
 )
-@click.option(
-    "--compile", "compile_", is_flag=True, help="Byte-compile the new tree (listed in RECORD)."
-)
+@COMPILE
 @click.option(
     "--python",
     "python",
@@ -203,7 +203,7 @@ def _from_tree(options: MigrateOptions, output: Output) -> None:
             verify=options.verify,
             include_pip=options.include_pip,
             include_unowned=options.include_unowned,
-            compile=options.compile_,
+            compile=compile_wanted(options.compile_),
             dry_run=output.dry_run,
             progress=progress,
         )
@@ -250,7 +250,7 @@ def _from_file(options: MigrateOptions, kind: str, index: IndexOptions, output: 
             extras=options.extras,
             groups=options.groups,
             with_project=options.with_project,
-            compile=options.compile_,
+            compile=compile_wanted(options.compile_),
             dry_run=output.dry_run,
             show_progress=show_progress,
             progress=progress,

@@ -8,6 +8,7 @@ positional flags.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,21 @@ VERBOSE = click.option(
     "-v", "--verbose", is_flag=True, help="More detail: every file; tracebacks on errors."
 )
 QUIET = click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+COMPILE = click.option(
+    "--compile/--no-compile",
+    "compile_",
+    default=None,
+    help="Byte-compile what is written (listed in RECORD). Default: only when "
+    "PYTHONDONTWRITEBYTECODE is set, since Python then never writes byte code itself and "
+    "would compile every module again at every start; otherwise Python writes it at the "
+    "first import.",
+)
+
+
+def compile_wanted(value: bool | None) -> bool:
+    """``--compile``/``--no-compile``, or the default :data:`COMPILE` describes."""
+    return bool(os.environ.get("PYTHONDONTWRITEBYTECODE")) if value is None else value
+
 
 PIP_OPTIONS = (
     click.option("--index-url", metavar="URL", help="pip's --index-url: the package index."),

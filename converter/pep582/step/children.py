@@ -26,7 +26,7 @@ from pep582.step.slicer import cut
 
 BOOTSTRAP = f"{startup.BOOTSTRAP_DIR}/sitecustomize.py"
 
-_BOOTSTRAP = '''\
+_BOOTSTRAP = """\
 # -*- coding: utf-8 -*-
 # Written by pep582-toolkit (do not edit): on PYTHONPATH of the processes this tree's
 # programs start, so that a Python child without the startup hook performs the PEP 582
@@ -56,7 +56,7 @@ except ImportError as exc:
     sys.modules["sitecustomize"] = _pep582_self  # the import system expects an entry
     if getattr(exc, "name", "sitecustomize") != "sitecustomize":
         raise
-'''
+"""
 
 _LAUNCHER = """\
 #!/bin/sh
