@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +62,8 @@ class Interpreter:
     user_site_enabled: bool
     prefix: Path
     base_prefix: Path
-
-    @property
-    def in_venv(self) -> bool:
-        return self.prefix != self.base_prefix
+    # its marker environment and what its wheel tags are made of (target_environment)
+    target: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 def run_python(
@@ -98,7 +96,9 @@ def probe(executable: str | os.PathLike[str]) -> Interpreter:
     """Run ``executable`` once and describe it."""
     executable = os.path.abspath(executable)
     # not -I: the probe must see the user site as the user has it (cwd stays trusted)
-    data = _ask_with(executable, ["-c", _FACTS + _SITE + _PRINT], proc.SITE_PROBE)
+    # one start tells both what it is and what wheels and markers it takes
+    code = _FACTS + _SITE + _ENVIRONMENT + 'info["target"] = target\n' + _PRINT
+    data = _ask_with(executable, ["-c", code], proc.SITE_PROBE)
     facts = _facts(data)
     # What the interpreter calls itself: a venv's bin/python stays a venv's, while a
     # launcher such as a pyenv shim is replaced by the interpreter it started.
@@ -114,6 +114,7 @@ def probe(executable: str | os.PathLike[str]) -> Interpreter:
         user_site_enabled=data["user_site_enabled"],
         prefix=Path(data["prefix"]),
         base_prefix=Path(data["base_prefix"]),
+        target=data.get("target"),
     )
 
 
@@ -315,7 +316,7 @@ try:
     glibc = os.confstr("CS_GNU_LIBC_VERSION") or ""
 except (AttributeError, ValueError, OSError):
     glibc = ""
-print(json.dumps({
+target = {
     "environment": {
         "implementation_name": sys.implementation.name,
         "implementation_version": fmt(sys.implementation.version),
@@ -337,7 +338,7 @@ print(json.dumps({
     "freethreaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
     "debug": bool(sysconfig.get_config_var("Py_DEBUG")),
     "glibc": glibc,
-}))
+}
 """
 
 
@@ -351,7 +352,9 @@ def target_environment(interpreter: Interpreter) -> tuple[dict[str, str], list[A
 
     from packaging import tags
 
-    data = _ask_with(interpreter.executable, ["-I", "-S", "-c", _ENVIRONMENT])
+    data = interpreter.target or _ask_with(
+        interpreter.executable, ["-I", "-S", "-c", _ENVIRONMENT + "print(json.dumps(target))\n"]
+    )
     major, minor = data["version"]
     version = (major, minor)
     host_glibc = ""

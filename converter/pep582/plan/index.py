@@ -67,13 +67,39 @@ class TreeIndex:
         the first call only: most changes never ask)."""
         if self._owners is None:
             self._owners = {}
+            cut = len(self.root) + 1
             for source in self.sources:
                 for dist in source.distributions:
+                    claim = (dist, source)
                     for path in dist.listed_files:
-                        rel = self.rel(path)
-                        if rel is not None:
-                            self._owners.setdefault(rel, []).append((dist, source))
+                        if path.startswith(self.root) and path[cut - 1 : cut] == os.sep:
+                            self._owners.setdefault(path[cut:], []).append(claim)
         return self._owners.get(relative, [])
+
+    def also_listed(self, dist: Distribution, paths: list[str]) -> set[str]:
+        """Which of ``paths`` (absolute files of ``dist``) another distribution lists too.
+
+        Only a RECORD that names one of ``dist``'s top-level entries at all is parsed (a
+        substring test on its text), so removing one distribution reads the others'
+        RECORDs but parses only those it shares a directory with."""
+        if self._owners is not None:
+            return {
+                p for p in paths if any(d is not dist for d, _ in self.owners(self.rel(p) or ""))
+            }
+        site = str(dist.site_dir) + os.sep
+        tops = {p[len(site) :].split(os.sep, 1)[0] for p in paths if p.startswith(site)}
+        wanted = set(paths)
+        found: set[str] = set()
+        for source in self.sources:
+            for other in source.distributions:
+                if other is dist:
+                    continue
+                if other.kind == "dist-info" and other.tree is not None:
+                    text = other.record_text()
+                    if not any(top in text for top in tops):
+                        continue
+                found.update(p for p in other.listed_files if p in wanted)
+        return found
 
     def real_dir(self, directory: str) -> bool:
         """Whether ``directory`` and every directory between it and the tree root are

@@ -49,6 +49,7 @@ class RemovalSet:
         self.dists.add(id(dist))
         left = []
         meta = str(dist.meta_dir)
+        shared = index.also_listed(dist, dist.owned_files)
         for entry, path in zip(dist.record or [], dist.owned_files):
             rel = index.rel(path)
             if under(path, meta):
@@ -56,8 +57,7 @@ class RemovalSet:
             if not rel:
                 left.append(f"{path} (outside the tree)")
                 continue
-            others = [d for d, _ in index.owners(rel) if d is not dist]
-            if others:
+            if path in shared:
                 left.append(f"{rel} (another distribution lists it too)")
                 continue
             if not index.real_dir(os.path.dirname(path)):

@@ -91,6 +91,7 @@ class Distribution:
     _record: list[RecordEntry] | None = field(default=None, repr=False, compare=False)
     _record_read: bool = field(default=False, repr=False, compare=False)
     _entry_points: list[EntryPoint] | None = field(default=None, repr=False, compare=False)
+    _record_text: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -145,18 +146,36 @@ class Distribution:
         base = str(self.site_dir)
         return [os.path.normpath(os.path.join(base, e.path)) for e in self.record or []]
 
+    def record_text(self) -> str:
+        """RECORD as text ("" without one), read once."""
+        if self._record_text is None:
+            record, tree = self.meta_dir / "RECORD", self.tree
+            readable = tree is not None and self.kind == "dist-info" and _exists(tree, record)
+            self._record_text = read_text_file(tree, record) if tree and readable else ""
+        return self._record_text
+
     @functools.cached_property
     def listed_files(self) -> list[str]:
         """What :attr:`owned_files` gives, from the path column alone when RECORD was not
         parsed yet (knowing who owns what needs every RECORD, but not their hashes)."""
         if self._record_read or self.kind != "dist-info" or self.tree is None:
             return self.owned_files
-        record = self.meta_dir / "RECORD"
-        if not _exists(self.tree, record):
+        text = self.record_text()
+        if not text:
             return []
         base = str(self.site_dir)
-        rows = record_paths(read_text_file(self.tree, record), str(record))
-        return [os.path.normpath(os.path.join(base, row)) for row in rows]
+        rows = record_paths(text, str(self.meta_dir / "RECORD"))
+        plain = base + os.sep  # most rows need no normalising: join them as they are
+        return [
+            plain + row
+            if os.sep == "/"
+            and ".." not in row
+            and "//" not in row
+            and "./" not in row
+            and not row.startswith("/")
+            else os.path.normpath(os.path.join(base, row))
+            for row in rows
+        ]
 
 
 def _relative(tree: Tree, path: Path | str) -> str:
@@ -309,10 +328,8 @@ def _read_record_of(dist: Distribution) -> list[RecordEntry] | None:
     if tree is None or dist.kind == "egg-link":
         return None
     if dist.kind == "dist-info":
-        record = dist.meta_dir / "RECORD"
-        if not _exists(tree, record):
-            return None
-        return parse_record(read_text_file(tree, record), str(record))
+        text = dist.record_text()
+        return parse_record(text, str(dist.meta_dir / "RECORD")) if text else None
     listed = dist.meta_dir / "installed-files.txt"
     if not _exists(tree, dist.meta_dir) or not _exists(tree, listed):
         return None

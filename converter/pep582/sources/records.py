@@ -8,6 +8,7 @@ import errno
 import hashlib
 import io
 import os
+import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -154,19 +155,20 @@ def parse_record(text: str, where: str) -> list[RecordEntry]:
     return entries
 
 
+_ROW = re.compile(r"^([^,\n]*),[^,\n]*,[^,\n]*$", re.MULTILINE)
+
+
 def record_paths(text: str, where: str) -> list[str]:
-    """Only the path column of a RECORD (for knowing who owns what): rows without quotes
-    are split directly, the others parsed as CSV; a malformed file is a SourceError."""
-    paths = []
-    for line in text.splitlines():
-        if '"' in line:
-            return [entry.path for entry in parse_record(text, where)]
-        if line:
-            path, comma, _ = line.rpartition(",")
-            path, comma2, _ = path.rpartition(",")
-            if not (comma and comma2 and path):
-                raise SourceError(f"{where}: invalid RECORD row {line!r}")
-            paths.append(path)
+    """Only the path column of a RECORD (for knowing who owns what): a RECORD without
+    quotes is read by one regular expression, any other parsed as CSV; a malformed file
+    is a SourceError."""
+    if '"' in text:
+        return [entry.path for entry in parse_record(text, where)]
+    paths = _ROW.findall(text)
+    if len(paths) != text.count("\n") + (not text.endswith("\n")) - text.count("\n\n") or (
+        "" in paths
+    ):
+        return [entry.path for entry in parse_record(text, where)]  # names the bad line
     return paths
 
 

@@ -73,7 +73,7 @@ exec {command} "$@"
 def bootstrap_source() -> bytes:
     """The tree's ``.pep582/sitecustomize.py`` for this version of the step."""
     source = Path(startup.__file__).read_text(encoding="utf-8")
-    return _BOOTSTRAP.format(code=cut(source, ["activate"])).encode("utf-8")
+    return _BOOTSTRAP.format(code=cut(source, ("activate",))).encode("utf-8")
 
 
 def launcher_source(interpreter: str) -> bytes:

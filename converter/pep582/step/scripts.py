@@ -27,7 +27,7 @@ def embedded_step() -> str:
     code calls on the step module (cut by the one slicer, docstrings and comments out)."""
     source = Path(startup.__file__).read_text(encoding="utf-8")
     called = set(re.findall(r"\bstep\.([A-Za-z_]\w*)", _PREPARE))
-    return cut(source, sorted(name for name in called if not name.startswith("__")))
+    return cut(source, tuple(sorted(name for name in called if not name.startswith("__"))))
 
 
 _PREPARE = """\

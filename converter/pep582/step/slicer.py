@@ -10,6 +10,7 @@ source, never regenerated, so it stays valid for every interpreter ``startup.py`
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterable
 
 
@@ -91,19 +92,27 @@ def closure(statements: list[ast.stmt], entries: Iterable[str]) -> list[ast.stmt
     return [node for node in statements if node in needed]
 
 
-def cut(source: str, entries: Iterable[str]) -> str:
-    """The code ``entries`` need from ``source`` (a module such as ``startup.py``): its
-    imports and the closure of its statements, without docstrings, comments or blank
-    lines (wrappers carry it as a string)."""
+@functools.lru_cache(maxsize=4)
+def _analysed(source: str) -> tuple[list[ast.stmt], list[ast.stmt], set[int]]:
+    """``(imports, statements, docstring lines)`` of a module, parsed once per source."""
     imports, code = body_of(source)
-    needed = closure(code, entries)
-    drop: set[int] = set()
-    for node in needed:
+    docstrings: set[int] = set()
+    for node in code:
         for inner in ast.walk(node):
             if isinstance(inner, (ast.FunctionDef, ast.ClassDef)) and len(inner.body) > 1:
                 first = inner.body[0]
                 if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                    drop.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+                    docstrings.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    return imports, code, docstrings
+
+
+@functools.lru_cache(maxsize=8)
+def cut(source: str, entries: tuple[str, ...]) -> str:
+    """The code ``entries`` need from ``source`` (a module such as ``startup.py``): its
+    imports and the closure of its statements, without docstrings, comments or blank
+    lines (wrappers carry it as a string)."""
+    imports, code, drop = _analysed(source)
+    needed = closure(code, entries)
     lines = source.splitlines()
     kept: list[str] = []
     for node in [*imports, *needed]:
