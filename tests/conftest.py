@@ -12,10 +12,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pep582.interpreter import Interpreter
 
-from helpers import VERSIONS, build_wheels, copy_packages, interpreter
+from helpers import VERSIONS, across, build_wheels, copy_packages, interpreter
 
 
-@pytest.fixture(params=VERSIONS)
+@pytest.fixture(params=across())
 def any_python(request: pytest.FixtureRequest) -> Interpreter:
     """Each Python 3.9-3.13 present on the machine; absent ones are skipped."""
     found = interpreter(request.param)
@@ -24,7 +24,7 @@ def any_python(request: pytest.FixtureRequest) -> Interpreter:
     return found
 
 
-@pytest.fixture(params=[*VERSIONS, "debian", "pypy"])
+@pytest.fixture(params=across(versions=[*VERSIONS, "debian", "pypy"]))
 def any_interpreter(request: pytest.FixtureRequest) -> Interpreter:
     """Every kind of interpreter here: pyenv's CPython 3.9-3.13, Debian's system python3
     (dist-packages, posix_local), PyPy. Absent ones are skipped."""

@@ -7,7 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from pep582.interpreter import Interpreter, InterpreterError, find_python
 from pep582.scheme import Scheme, scheme_for
@@ -15,6 +19,22 @@ from pep582.scheme import Scheme, scheme_for
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ROOT / "tests" / "packages"
 VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+# The fast tier (`-m "not slow"`) runs interpreter-parametrized cases on the running
+# Python only; the other versions and kinds are the full tier.
+RUNNING = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def across(*kinds: str, versions: Sequence[str] = VERSIONS) -> list[Any]:
+    """pytest params (kind, version) or version: all but the running version are slow."""
+    return [
+        pytest.param(
+            (kind, version) if kinds else version,
+            id=f"{kind}-{version}" if kinds else version,
+            marks=() if version == RUNNING else pytest.mark.slow,
+        )
+        for kind in (kinds or ("",))
+        for version in versions
+    ]
 
 
 # The other kinds of interpreter the suite runs when the machine has them.

@@ -118,6 +118,7 @@ def one(data: dict[str, Any], check: str, path: Path | str) -> dict[str, Any]:
 # -- a clean project ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_migrated_project_audits_clean(tmp_path: Path, wheelhouse: Path) -> None:
     base = interpreter(f"{sys.version_info[0]}.{sys.version_info[1]}")
     assert base is not None
@@ -198,6 +199,7 @@ def test_two_distributions_providing_one_module(project: Path) -> None:
 # -- scripts ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_py_console_script_installed_by_pip(tmp_path: Path, wheelhouse: Path) -> None:
     """``pip install --prefix __pypackages__`` fills the tree, including bin/hello.py."""
     proj = tmp_path / "proj"

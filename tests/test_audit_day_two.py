@@ -25,6 +25,8 @@ from pep582.step.startup import DIRNAME
 
 from helpers import fake_dist, migrate_cli, pep582, run
 
+pytestmark = pytest.mark.slow  # resolves and installs with pip/uv: the full tier
+
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}  # fmt: skip
 BUILD = (

@@ -24,6 +24,8 @@ from pep582.step.startup import DIRNAME
 
 from helpers import bare_venv, fake_dist, migrate_cli, tree_snapshot
 
+pytestmark = pytest.mark.slow  # builds many environments: the full tier
+
 RUNS_PER_KIND = 12
 
 

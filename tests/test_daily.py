@@ -81,6 +81,7 @@ def check_plan(data: dict[str, Any], operation: str) -> None:
         assert change["action"] in ("add", "upgrade", "keep", "remove")
 
 
+@pytest.mark.slow
 def test_install_list_upgrade_uninstall_round_trip(tmp_path: Path, wheels: Path) -> None:
     project = tmp_path / "app"
     project.mkdir()
@@ -120,6 +121,7 @@ def test_install_list_upgrade_uninstall_round_trip(tmp_path: Path, wheels: Path)
     assert proc.returncode == 5 and "withdata is not installed" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_fresh_migration_of_the_same_requirements_gives_the_same_files(
     tmp_path: Path, wheels: Path
 ) -> None:
@@ -152,6 +154,7 @@ def test_uninstall_leaves_what_another_version_rewrote_and_says_what_still_needs
     assert f"user 1.0 (Python {PY}) still requires base" in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["venv", "requirements", "pylock", "pyproject", "uninstall"])
 def test_json_schema_for_every_source(tmp_path: Path, wheels: Path, source: str) -> None:
     project = tmp_path / "app"
@@ -276,6 +279,7 @@ def test_usage_errors_are_json_with_json(tmp_path: Path, command: list[str]) -> 
     assert proc.stdout == ""
 
 
+@pytest.mark.slow
 def test_byte_code_by_default_only_where_python_writes_none(tmp_path: Path, wheels: Path) -> None:
     """Issue 25: with PYTHONDONTWRITEBYTECODE set (common in containers) Python never
     writes byte code, so every start would compile every module again: then the default

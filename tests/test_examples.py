@@ -13,6 +13,8 @@ import pytest
 
 from helpers import ROOT, run
 
+pytestmark = pytest.mark.slow  # builds many environments: the full tier
+
 EXAMPLES = sorted((ROOT / "examples").glob("*/README.rst"))
 # The flags conf.py gives Sphinx's doctest builder.
 FLAGS = (

@@ -70,6 +70,7 @@ def mypy(*args: str | os.PathLike[str], cwd: Path) -> list[str]:
 # -- mypy, for real ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", ["mypy.ini", "pyproject.toml", "setup.cfg"])
 def test_mypy_uses_the_tree_as_installed_packages(tmp_path: Path, config: str) -> None:
     """Types from the tree are used, its own errors are not reported, the project's are,
@@ -457,6 +458,7 @@ def _state(top: Path) -> dict[str, object]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("root_only")
 @pytest.mark.parametrize("swapped", ["project", ".vscode", DIRNAME, ".vscode/settings.json"])
 def test_swapping_a_directory_for_a_link_in_a_loop_never_reaches_outside(

@@ -18,6 +18,8 @@ from pep582.scheme import scheme_for
 
 from helpers import build_wheels, copy_packages, run
 
+pytestmark = pytest.mark.slow  # resolves and installs with pip/uv: the full tier
+
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 CLEAN = {"PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "", "PIP_EXTRA_INDEX_URL": "",
          "PIP_INDEX_URL": "", "UV_CONFIG_FILE": os.devnull}  # fmt: skip

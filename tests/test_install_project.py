@@ -21,6 +21,8 @@ from pep582.step.startup import DIRNAME
 
 from helpers import copy_packages, run
 
+pytestmark = pytest.mark.slow  # builds many environments: the full tier
+
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 CLEAN = {"PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "", "PIP_EXTRA_INDEX_URL": "",
          "PIP_INDEX_URL": ""}  # fmt: skip

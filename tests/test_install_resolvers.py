@@ -17,6 +17,8 @@ from pep582.install.resolver import IndexOptions
 
 from helpers import build_wheels, copy_packages, run
 
+pytestmark = pytest.mark.slow  # resolves and installs with pip/uv: the full tier
+
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 # pip's own configuration on a machine (find-links, extra indexes) must not reach one
 # resolver and not the other

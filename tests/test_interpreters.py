@@ -26,6 +26,8 @@ from helpers import (
     run,
 )
 
+pytestmark = pytest.mark.slow  # builds many environments: the full tier
+
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 

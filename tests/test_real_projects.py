@@ -23,6 +23,8 @@ from pep582.step.startup import DIRNAME
 
 from helpers import bare_venv, fake_dist, make_venv, migrate_cli, pep582, run
 
+pytestmark = pytest.mark.slow  # builds many environments: the full tier
+
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 # The interpreter behind this one: `pep582 run` with a virtual environment that does not
 # opt in (this toolkit's own) would, by the rule, use no __pypackages__.

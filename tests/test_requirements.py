@@ -19,6 +19,8 @@ from pep582.scheme import scheme_for
 
 from helpers import build_wheels, copy_packages, interpreter, run
 
+pytestmark = pytest.mark.slow  # resolves and installs with pip/uv: the full tier
+
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 

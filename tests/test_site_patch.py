@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from test_startup_rules import PROBE
 
-from helpers import ROOT, VERSIONS, add_module, interpreter, run
+from helpers import ROOT, across, add_module, interpreter, run
 
 STAFF = 50  # Debian's "staff" group: no members, not anyone's private group
 APP = (
@@ -94,7 +94,7 @@ def test_generator_drops_import_site_and_qualifiers() -> None:
     assert "return PREFIXES" in block and "unused" not in block
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", across())
 def test_patch_applies_without_fuzz_to_each_cpython(version: str, tmp_path: Path) -> None:
     """The same result from patch(1) and from the runner's Python fallback."""
     python = interpreter(version)
@@ -128,7 +128,7 @@ def build(version: str, factory: pytest.TempPathFactory, patched: bool) -> Any:
         pytest.skip(f"cannot build a patched copy of Python {version}: {exc}")
 
 
-@pytest.fixture(scope="session", params=VERSIONS)
+@pytest.fixture(scope="session", params=across())
 def patched(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A copy of each CPython here whose site.py carries the patch."""
     return build(request.param, tmp_path_factory, patched=True)

@@ -16,7 +16,7 @@ import pytest
 
 from pep582.interpreter import Interpreter
 
-from helpers import VERSIONS, add_module, interpreter, make_venv, pep582, run
+from helpers import across, add_module, interpreter, make_venv, pep582, run
 
 PROBE = """\
 import json, sys
@@ -54,8 +54,7 @@ class Stepping:
 
 @pytest.fixture(
     scope="session",
-    params=[(kind, v) for kind in KINDS for v in VERSIONS],
-    ids=[f"{kind}-{v}" for kind in KINDS for v in VERSIONS],
+    params=across(*KINDS),
 )
 def hooked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Stepping:
     """Each Python here, with the hook enabled in a fresh venv or its site.py patched."""
