@@ -105,6 +105,59 @@ def test_a_venv_python_another_user_controls_is_never_run(
     assert str(fake) not in first
 
 
+@pytest.mark.parametrize("key", ["executable", "home", "pdm-shebang"])
+def test_a_path_another_user_can_re_point_never_reaches_a_published_script(
+    tmp_path: Path, root_only: None, nobody: int, key: str
+) -> None:
+    """Issue 21 class 2: a source names ``/home/other/py``, today a link to a real,
+    trusted interpreter. Whatever the toolkit writes names the resolved path (every
+    directory and link on the way judged), never the link its owner could re-point."""
+    real = os.path.realpath(os.path.join(sys.base_prefix, "bin", "python3"))
+    theirs = tmp_path / "other"
+    theirs.mkdir()
+    (theirs / "bin").mkdir()
+    link = theirs / "bin" / os.path.basename(real)
+    link.symlink_to(real)
+    for path in [theirs, theirs / "bin"]:
+        os.chown(path, nobody, -1)
+    os.lchown(link, nobody, -1)
+    venv = tmp_path / "venv"
+    site = bare_venv(venv)
+    fake_dist(site, "tool", "1.0", HELLO, "[console_scripts]\ntool = hello_mod:main\n")
+    config = venv / "pyvenv.cfg"
+    text = config.read_text()
+    source = venv
+    if key == "executable":
+        config.write_text(text + f"executable = {link}\n")
+    elif key == "home":
+        config.write_text(
+            "\n".join(
+                f"home = {theirs / 'bin'}" if line.startswith("home") else line
+                for line in text.splitlines()
+            )
+            + "\n"
+        )
+    else:  # a PDM tree whose scripts name the link
+        pdm = tmp_path / "pdmproj"
+        pdm.mkdir()
+        assert migrate_cli(venv, "--project", pdm, "--layout", "pdm").returncode == 0
+        for script in (pdm / DIRNAME).rglob("bin/tool"):
+            body = script.read_text().split("\n", 1)[1]
+            script.write_text(f"#!{link}\n{body}")
+        source = pdm / DIRNAME
+    project = tmp_path / "proj"
+    project.mkdir()
+    args = ["--layout", "pep582", "--replace"] if key == "pdm-shebang" else []
+    proc = migrate_cli(source, "--project", project, *args)
+    assert proc.returncode == 0, proc.stderr
+    for written in [
+        project / DIRNAME / "bin" / "tool",
+        *(project / DIRNAME / "bin").glob("python*"),
+    ]:
+        assert str(link) not in written.read_text(), written
+        assert str(theirs) not in written.read_text(), written
+
+
 def test_a_project_another_user_owns_is_refused(
     tmp_path: Path, root_only: None, nobody: int
 ) -> None:

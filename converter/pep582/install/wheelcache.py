@@ -41,7 +41,9 @@ COMPLETE = ".complete"
 
 
 def cache_root() -> Path:
-    """``$PEP582_CACHE_DIR``, else ``$XDG_CACHE_HOME`` or ``~/.cache``, plus our folder.
+    """``$PEP582_CACHE_DIR``, else the platform's user cache directory (``platformdirs``:
+    ``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS) plus our
+    folder.
 
     It must belong to the effective user and be writable by nobody else: its files are
     hard-linked into trees that run at startup.
@@ -50,9 +52,9 @@ def cache_root() -> Path:
     if configured:
         base = Path(configured)
     else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        base = Path(xdg) if xdg else Path.home() / ".cache"
-        base = base / "pep582-toolkit"
+        from platformdirs import user_cache_dir
+
+        base = Path(user_cache_dir("pep582-toolkit", appauthor=False))
     root = base / LAYOUT_VERSION
     try:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)

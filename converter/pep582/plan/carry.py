@@ -12,32 +12,29 @@ with the existing tree; nothing here touches the plan or the tree.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from dataclasses import dataclass, field
 
 from pep582.errors import CacheEntryModified, SourceError
-from pep582.fs import NotPlain, walk
+from pep582.fs import walk
 from pep582.names import check_component, inside
 from pep582.plan.editables import Editables
 from pep582.plan.index import TreeIndex, under
+from pep582.plan.leftovers import Leftovers
 from pep582.plan.model import Change, FileAction, Plan, Skipped
+from pep582.plan.records import Records
 from pep582.scheme import Scheme
 from pep582.sources import Source
 from pep582.sources.distribution import Distribution, marker_environment, read_file
-from pep582.sources.records import MAX_FILE, RecordEntry, entry_for, render_record
+from pep582.sources.records import MAX_FILE, RecordEntry
 from pep582.sources.venv import (
-    BIN_SCAFFOLDING_PREFIXES,
     SCAFFOLDING,
     SEED_NAMES,
-    VENV_SCAFFOLDING,
     is_seed,
 )
 from pep582.step.scripts import classify_script, locator, retarget_shebang, wrapper
 from pep582.step.startup import trusted_real_path
-
-INSTALLER_NAME = b"pep582-toolkit\n"
 
 
 @dataclass
@@ -54,7 +51,7 @@ class Carried:
     unowned: list[str] = field(default_factory=list)
 
 
-class SourcePlanner(Editables):
+class SourcePlanner(Editables, Leftovers, Records):
     """The actions that carry one source into one target scheme."""
 
     def __init__(
@@ -448,148 +445,3 @@ class SourcePlanner(Editables):
                 continue
             data = wrapper(ep.module, ep.attr, self.plan.interpreter, self.locator)
             self.write(os.path.join(self.target_scripts, ep.name), data, 0o755, dist.label)
-
-    def plan_venv_leftovers(self, carried: list[Distribution]) -> None:
-        """Files of the venv no RECORD owns: scripts pointing into the venv are carried
-        (retargeted); everything else outside the site directories is listed, and carried
-        into the scheme's data path only with --include-unowned."""
-        owned = {p for d in self.source.distributions for p in d.owned_files}
-        regenerated = {ep.name for d in carried for ep in d.entry_points}
-        seed_scripts = {
-            os.path.basename(p)
-            for d in self.source.distributions
-            if d.key in SEED_NAMES
-            for p in d.owned_files
-        }
-        tree = self.source.tree
-        try:
-            scripts = tree.dir(tree.relative(self.source_scripts))
-        except (NotPlain, FileNotFoundError):
-            scripts = None  # no bin/, or a link: nothing is read through it
-        for entry in scripts.entries() if scripts is not None else []:
-            name = entry.name
-            path = os.path.join(self.source_scripts, name)
-            if path in owned or name in regenerated or name.startswith(BIN_SCAFFOLDING_PREFIXES):
-                continue
-            if name in seed_scripts or name.startswith(("pip", "easy_install")):
-                continue
-            target = os.path.join(self.target_scripts, name)
-            if not entry.is_file(follow_symlinks=False):
-                self._unowned(path, target, entry.is_symlink())
-                continue
-            data = self.read_script(path)
-            kind = classify_script(data, self.source_root)
-            if kind in ("venv", "relocatable"):
-                new = retarget_shebang(data, self.source_root, self.plan.interpreter, self.locator)
-                if new is not None:
-                    self.write(target, new, 0o755, "")
-                    self.result.notes.append(
-                        f"script {name}, which no RECORD lists, now runs from {target}"
-                    )
-                    continue
-            self._unowned(path, target, False)
-        for entry in tree.root.entries():
-            if entry.name in VENV_SCAFFOLDING or entry.name.startswith("pyvenv"):
-                continue
-            path = os.path.join(self.source_root, entry.name)
-            if path in self.trees:
-                continue
-            self._walk_unowned(path, owned, entry.is_dir(follow_symlinks=False))
-
-    def _walk_unowned(self, top: str, owned: set[str], is_dir: bool) -> None:
-        tree = self.source.tree
-        if not is_dir:
-            if top not in owned:
-                target = self.target_of(top)
-                assert target is not None
-                self._unowned(top, target, stat.S_ISLNK(self.lstat(top).st_mode))
-            return
-        for _, relative, items in walk(tree.dir(tree.relative(top))):
-            here = os.path.join(top, *relative.split("/")) if relative else top
-            if any(under(here, checkout) for checkout in self.trees):
-                continue
-            for name, info in items:
-                path = os.path.join(here, name)
-                if stat.S_ISDIR(info.st_mode) or path in owned:
-                    continue
-                if any(under(path, checkout) for checkout in self.trees):
-                    continue
-                target = self.target_of(path)
-                assert target is not None
-                self._unowned(path, target, stat.S_ISLNK(info.st_mode))
-
-    def _unowned(self, path: str, target: str, is_link: bool) -> None:
-        self.result.unowned.append(path)
-        if not self.include_unowned:
-            return
-        if is_link:
-            self.plan_link(path, target, "")
-        else:
-            self.add(FileAction("carry", self.rel(target), source=path, owner=""))
-
-    # RECORD ------------------------------------------------------------------------------
-
-    def plan_record(self, dist: Distribution) -> None:
-        """A new RECORD whose every row resolves from the dist's new place; wheels from
-        the cache also get INSTALLER, REQUESTED and direct_url.json."""
-        if dist.kind != "dist-info" or dist.record is None:
-            return
-        site_target = self.target_of(str(dist.site_dir))
-        assert site_target is not None
-        meta_target = os.path.join(site_target, dist.meta_dir.name)
-        record_target = os.path.join(meta_target, "RECORD")
-        entries: list[RecordEntry] = []
-        seen: set[str] = set()
-        site_source = str(dist.site_dir)
-        if self.source.kind == "wheel":
-            for name, data in install_metadata(dist).items():
-                self.write(os.path.join(meta_target, name), data, 0o644, dist.label)
-        for entry, path in zip(dist.record, dist.owned_files):
-            if path in self.dropped or path.endswith(".pyc"):
-                continue
-            if under(path, site_source) and path not in self.moved:
-                same_place = site_target + path[len(site_source) :]
-                if same_place == record_target or same_place in seen:
-                    continue
-                seen.add(same_place)
-                rewritten = self.written.get(same_place)
-                relative = path[len(site_source) + 1 :].replace(os.sep, "/")  # as it was
-                entries.append(
-                    entry_for(relative, rewritten)
-                    if rewritten is not None
-                    else RecordEntry(relative, entry.hash_, entry.size)
-                )
-                continue
-            new_path = self.moved.get(path) or self.target_of(path)
-            if new_path is None or new_path == record_target or new_path in seen:
-                continue
-            seen.add(new_path)
-            relative = os.path.relpath(new_path, site_target).replace(os.sep, "/")
-            rewritten = self.written.get(new_path)
-            entries.append(
-                entry_for(relative, rewritten)
-                if rewritten is not None
-                else RecordEntry(relative, entry.hash_, entry.size)
-            )
-        extra = [os.path.join(self.target_scripts, ep.name) for ep in dist.entry_points]
-        extra += [os.path.join(meta_target, n) for n in install_metadata(dist)]
-        for path in extra:  # files RECORD did not list (scripts of legacy tools, metadata)
-            if path not in seen and path in self.written:
-                seen.add(path)
-                relative = os.path.relpath(path, site_target).replace(os.sep, "/")
-                entries.append(entry_for(relative, self.written[path]))
-        relative = os.path.relpath(record_target, site_target).replace(os.sep, "/")
-        entries.append(RecordEntry(relative, None, None))
-        self.write(record_target, render_record(entries), 0o644, dist.label)
-
-
-def install_metadata(dist: Distribution) -> dict[str, bytes]:
-    """INSTALLER, REQUESTED and direct_url.json for a distribution we install."""
-    if not dist.origin:
-        return {}
-    files = {"INSTALLER": INSTALLER_NAME}
-    if dist.requested:
-        files["REQUESTED"] = b""
-    if dist.direct_url is not None:
-        files["direct_url.json"] = json.dumps(dist.direct_url, sort_keys=True).encode()
-    return files

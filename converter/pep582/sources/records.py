@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from pep582 import fs
 from pep582.errors import SourceError, VerificationError
 
 CHUNK = 1 << 20
@@ -65,51 +66,24 @@ class RecordEntry:
         return [self.path, str(self.hash_ or ""), "" if self.size is None else str(self.size)]
 
 
-READ_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-)
-
-
-def open_inside(path: str | os.PathLike[str], root: str | None = None) -> int:
-    """A descriptor for ``path``, opened without following a link at its last component
-    (nor blocking on a FIFO), and, given ``root``, checked to lie inside it where the
-    kernel says the opened file really is (Linux): a directory on the way swapped for a
-    link is caught. Failures are a SourceError naming the file."""
+def read_regular(path: str | os.PathLike[str], limit: int = MAX_FILE) -> bytes:
+    """The bytes of a file the user named (a requirements, TOML or config file): opened
+    once, never through a link at its last component, never a FIFO or device (they would
+    block or never end), at most ``limit`` bytes; failures name the file."""
     try:
-        fd = os.open(path, READ_FLAGS)
+        fd = os.open(path, fs.READ_FLAGS)
     except OSError as exc:
         reason = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
         raise SourceError(f"{path}: cannot read: {reason}") from exc
-    if root is not None:
-        try:
-            where = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            where = os.path.realpath(path)
-        if not where.startswith(root.rstrip(os.sep) + os.sep):
-            os.close(fd)
-            raise SourceError(f"{path} leads to {where}, outside {root}; nothing was changed")
-    return fd
-
-
-def read_regular(
-    path: str | os.PathLike[str], limit: int = MAX_FILE, inside: str | None = None
-) -> bytes:
-    """The bytes of the regular file at ``path`` (see :func:`open_inside`), never from a
-    FIFO or device (they would block or never end), at most ``limit`` bytes."""
-    fd = open_inside(path, inside)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise SourceError(f"{path}: not a regular file")
         if info.st_size > limit:
             raise SourceError(f"{path}: larger than {limit >> 20} MiB; refusing to read it")
-        chunks = []
-        while chunk := os.read(fd, CHUNK):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return fs.read_fd(fd, limit, str(path))
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read: {exc.strerror}") from exc
     finally:
         os.close(fd)
 
@@ -204,21 +178,6 @@ def raw_digest(
             sink.write(chunk)
         size += len(chunk)
     return hasher.digest(), size
-
-
-def digest_file(path: str, algorithm: str) -> tuple[str, int]:
-    """The RECORD-format digest and size of the file at ``path``, never following a link
-    at its last component (read with plain system calls: thousands of small files)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        hasher = hashlib.new(algorithm)
-        size = 0
-        while chunk := os.read(fd, CHUNK):
-            hasher.update(chunk)
-            size += len(chunk)
-    finally:
-        os.close(fd)
-    return _encoded(hasher.digest()), size
 
 
 def hash_stream(stream: BinaryIO, algorithm: str, sink: BinaryIO | None = None) -> tuple[str, int]:
