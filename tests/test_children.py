@@ -133,10 +133,19 @@ def test_a_venv_a_child_creates_sees_only_its_own_packages(project: Path, tmp_pa
 
 
 def test_the_trees_console_scripts_are_found_by_name(project: Path, tmp_path: Path) -> None:
-    for how, command in ways(project, tmp_path).items():
-        proc = run([*command, "which"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
-        assert proc.returncode == 0, (how, proc.stderr)
-        assert proc.stdout.strip() == str(project / DIRNAME / "bin" / "recorder"), how
+    """The scripts directory comes first on PATH, also when PATH already names it later
+    behind a program of the same name."""
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "recorder").write_text("#!/bin/sh\necho shadow\n")
+    (shadow / "recorder").chmod(0o755)
+    scripts = project / DIRNAME / "bin"
+    starts = ways(project, tmp_path)
+    for path in ("/usr/bin:/bin", f"{shadow}:/usr/bin:/bin:{scripts}"):
+        for how, command in starts.items():
+            proc = run([*command, "which"], cwd=tmp_path, env={"PATH": path})
+            assert proc.returncode == 0, (how, proc.stderr)
+            assert proc.stdout.strip() == str(scripts / "recorder"), (how, path)
 
 
 def test_the_launcher_and_bootstrap_are_the_trees_own(project: Path) -> None:

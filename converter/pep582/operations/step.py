@@ -121,7 +121,10 @@ def verdict(decision: dict[str, Any]) -> str:
     if decision["disabled"]:
         return f"nothing applies: {decision['disabled']}"
     if decision["pypackages"] is None:
-        return "nothing applies: the program is a zip archive"
+        return (
+            "nothing applies: the program is a zip archive, or no regular file"
+            " (nothing is beside it)"
+        )
     if not decision["exists"]:
         return "not present"
     if decision["refused"]:
@@ -153,7 +156,7 @@ def where(script: str | None, python_spec: str | None) -> Where:
     argv0 = script or ""
     notes = []
     if script and not os.path.exists(script):
-        notes.append(f"{script} does not exist; answering for it anyway")
+        notes.append(f"{script} does not exist: the step locates nothing for it")
     pypackages = pypackages_for(argv0)
     python, why = choose_python(python_spec, pypackages)
     decision = describe(python, argv0)

@@ -122,14 +122,18 @@ def venv_opts_in(prefix: "str | None" = None) -> bool:
     the step: ``include-local-packages = true`` in its ``pyvenv.cfg``, or this step's hook
     installed into its own site-packages (``pep582 enable`` for that environment)."""
     prefix = sys.prefix if prefix is None else prefix
+    setting: bool | None = None
     try:
         with open(os.path.join(prefix, "pyvenv.cfg"), encoding="utf-8") as handle:
+            # Read as site reads its own keys: the last line naming the key decides.
             for line in handle:
                 key, sep, value = line.partition("=")
                 if sep and key.strip().lower() == VENV_KEY:
-                    return value.strip().lower() == "true"
+                    setting = value.strip().lower() == "true"
     except (OSError, UnicodeDecodeError):
         pass
+    if setting is not None:
+        return setting
     import site
 
     return any(
@@ -207,6 +211,9 @@ def locate(argv0: str, cwd: "str | None" = None) -> "tuple[str | None, str | Non
         where = os.path.realpath(argv0)
         return os.path.join(where, DIRNAME), os.path.join(where, "__main__.py")
     script = os.path.realpath(argv0)
+    if not os.path.isfile(script):
+        # A pipe, a device, a name that does not exist: nothing is beside it.
+        return None, None
     candidate = os.path.join(os.path.dirname(script), DIRNAME)
     if os.path.isdir(candidate) and _is_zip(script):
         # Python puts the archive itself first on sys.path; nothing beside it applies.
@@ -617,7 +624,7 @@ def describe(
     if decision.disabled:
         return decision
     pypackages, script = locate(argv0, cwd)
-    decision.origin = "script" if script else "current directory"
+    decision.origin = "current directory" if argv0 in CWD_ARGV0 else "script"
     parent = inherited(flags, environ)
     if parent is not None and (pypackages is None or not os.path.isdir(pypackages)):
         pypackages, script, decision.origin = parent, None, ENV_VAR
@@ -731,13 +738,14 @@ def export(pypackages: str, launcher: bool = False) -> None:
         ("JUPYTER_CONFIG_PATH", os.path.join(pypackages, "etc", "jupyter")),
     ):
         current = [p for p in os.environ.get(variable, "").split(os.pathsep) if p]
-        if not os.path.isdir(place) or place in current:
+        if not os.path.isdir(place) or current[:1] == [place]:
             continue
         _, refused = judge(pypackages, [], None, also=[os.path.dirname(place), place])
         if refused:
             warn(f"not adding {place} to {variable}: {refused}")
             continue
-        os.environ[variable] = os.pathsep.join([place, *current])
+        # First, once: an earlier copy further down would be shadowed anyway.
+        os.environ[variable] = os.pathsep.join([place, *(p for p in current if p != place)])
     own = launcher_of(pypackages)
     if launcher and os.path.isfile(own):
         _, refused = judge(pypackages, [], None, also=[scripts, own])
