@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import json
 import os
 import re
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pep582 import proc
+from pep582 import proc, usercache
 from pep582.errors import InterpreterError
 from pep582.scheme import InterpreterFacts
 
@@ -45,6 +47,41 @@ info.update(
     prefix=sys.prefix,
     base_prefix=getattr(sys, "base_prefix", sys.prefix),
 )
+"""
+# The target answers with its standard library only (any 3.9+, with or without
+# packaging); markers and tags are then computed here with packaging.
+_ENVIRONMENT = r"""
+import json, os, platform, sys, sysconfig
+def fmt(info):
+    text = "%d.%d.%d" % (info.major, info.minor, info.micro)
+    return text if info.releaselevel == "final" else text + info.releaselevel[0] + str(info.serial)
+try:
+    glibc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+except (AttributeError, ValueError, OSError):
+    glibc = ""
+target = {
+    "environment": {
+        "implementation_name": sys.implementation.name,
+        "implementation_version": fmt(sys.implementation.version),
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    },
+    "implementation": sys.implementation.name,
+    "version": list(sys.version_info[:2]),
+    "platform": sysconfig.get_platform(),
+    "bits64": sys.maxsize > 2**32,
+    "soabi": sysconfig.get_config_var("SOABI") or "",
+    "freethreaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    "debug": bool(sysconfig.get_config_var("Py_DEBUG")),
+    "glibc": glibc,
+}
 """
 _PRINT = "print(json.dumps(info))\n"
 
@@ -92,13 +129,70 @@ def run_python(
     return result.stdout
 
 
+_PROBE = _FACTS + _SITE + _ENVIRONMENT + 'info["target"] = target\n' + _PRINT
+# Descriptions are kept in the user's cache (pep582.usercache) under a key naming the
+# executable, the identity of the file it is and of its pyvenv.cfg, and what else the
+# answer depends on; a record older than this is asked again anyway.
+PROBE_RECORDS = "interpreters-v1"
+PROBE_RECORD_AGE = 24 * 3600  # seconds
+_USER_SITE_VARIABLES = ("PYTHONUSERBASE", "PYTHONNOUSERSITE")
+
+
+def _probe_key(executable: str) -> str | None:
+    """The cache key of ``executable``'s description, or None when it must be asked each
+    time: a launcher script (a pyenv shim) picks its interpreter by directory."""
+    real = os.path.realpath(executable)
+    try:
+        with open(real, "rb") as handle:
+            if handle.read(2) == b"#!":
+                return None
+    except OSError:
+        return None
+    parts = [_PROBE, executable, real, os.uname().release, str(os.geteuid()), _host_libc()]
+    parts += [os.environ.get(name, "") for name in (*_USER_SITE_VARIABLES, "HOME")]
+    for path in (
+        real,
+        os.path.join(os.path.dirname(executable), "pyvenv.cfg"),
+        os.path.join(os.path.dirname(os.path.dirname(executable)), "pyvenv.cfg"),
+    ):
+        try:
+            info = os.stat(path)
+            parts.append(f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}")
+        except OSError:
+            parts.append("-")
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _host_libc() -> str:
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        return os.confstr("CS_GNU_LIBC_VERSION") or ""
+    return ""
+
+
+def _described(executable: str) -> dict[str, Any]:
+    """What ``executable`` says about itself: from the cache when an earlier run asked the
+    same file, else by running it once (not -I: the probe must see the user site as the
+    user has it; the working directory stays trusted)."""
+    key = _probe_key(executable) if hasattr(os, "uname") else None
+    if key is not None:
+        record = usercache.read_record(PROBE_RECORDS, key)
+        if (
+            isinstance(record, dict)
+            and isinstance(record.get("data"), dict)
+            and 0 <= time.time() - float(record.get("asked", 0)) < PROBE_RECORD_AGE
+        ):
+            cached: dict[str, Any] = record["data"]
+            return cached
+    data = _ask_with(executable, ["-c", _PROBE], proc.SITE_PROBE)
+    if key is not None:
+        usercache.write_record(PROBE_RECORDS, key, {"asked": time.time(), "data": data})
+    return data
+
+
 def probe(executable: str | os.PathLike[str]) -> Interpreter:
-    """Run ``executable`` once and describe it."""
+    """Describe ``executable`` (asked once, then remembered; see :func:`_described`)."""
     executable = os.path.abspath(executable)
-    # not -I: the probe must see the user site as the user has it (cwd stays trusted)
-    # one start tells both what it is and what wheels and markers it takes
-    code = _FACTS + _SITE + _ENVIRONMENT + 'info["target"] = target\n' + _PRINT
-    data = _ask_with(executable, ["-c", code], proc.SITE_PROBE)
+    data = _described(executable)
     facts = _facts(data)
     # What the interpreter calls itself: a venv's bin/python stays a venv's, while a
     # launcher such as a pyenv shim is replaced by the interpreter it started.
@@ -140,7 +234,7 @@ def _past_launcher(executable: str, data: dict[str, Any]) -> str:
 def _ask_with(
     executable: str | os.PathLike[str], args: list[str], flags: tuple[str, ...] = proc.ISOLATED
 ) -> dict[str, Any]:
-    keep = ("PYTHONUSERBASE", "PYTHONNOUSERSITE") if flags == proc.SITE_PROBE else ()
+    keep = _USER_SITE_VARIABLES if flags == proc.SITE_PROBE else ()
     env = {k: os.environ[k] for k in keep if k in os.environ}
     out = run_python(executable, args, flags=flags, env=env)
     try:
@@ -305,43 +399,6 @@ def choose_python(spec: str | None, pypackages: Path | None = None) -> tuple[Int
     )
 
 
-# The target answers with its standard library only (any 3.9+, with or without
-# packaging); markers and tags are then computed here with packaging.
-_ENVIRONMENT = r"""
-import json, os, platform, sys, sysconfig
-def fmt(info):
-    text = "%d.%d.%d" % (info.major, info.minor, info.micro)
-    return text if info.releaselevel == "final" else text + info.releaselevel[0] + str(info.serial)
-try:
-    glibc = os.confstr("CS_GNU_LIBC_VERSION") or ""
-except (AttributeError, ValueError, OSError):
-    glibc = ""
-target = {
-    "environment": {
-        "implementation_name": sys.implementation.name,
-        "implementation_version": fmt(sys.implementation.version),
-        "os_name": os.name,
-        "platform_machine": platform.machine(),
-        "platform_release": platform.release(),
-        "platform_system": platform.system(),
-        "platform_version": platform.version(),
-        "python_full_version": platform.python_version(),
-        "platform_python_implementation": platform.python_implementation(),
-        "python_version": ".".join(platform.python_version_tuple()[:2]),
-        "sys_platform": sys.platform,
-    },
-    "implementation": sys.implementation.name,
-    "version": list(sys.version_info[:2]),
-    "platform": sysconfig.get_platform(),
-    "bits64": sys.maxsize > 2**32,
-    "soabi": sysconfig.get_config_var("SOABI") or "",
-    "freethreaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-    "debug": bool(sysconfig.get_config_var("Py_DEBUG")),
-    "glibc": glibc,
-}
-"""
-
-
 def target_environment(interpreter: Interpreter) -> tuple[dict[str, str], list[Any]]:
     """``interpreter``'s marker environment and wheel tags (most preferred first).
 
@@ -357,13 +414,10 @@ def target_environment(interpreter: Interpreter) -> tuple[dict[str, str], list[A
     )
     major, minor = data["version"]
     version = (major, minor)
-    host_glibc = ""
-    with contextlib.suppress(AttributeError, ValueError, OSError):
-        host_glibc = os.confstr("CS_GNU_LIBC_VERSION") or ""
     same_platform = (
         data["platform"] == sysconfig.get_platform()
         and data["bits64"] == (sys.maxsize > 2**32)
-        and data["glibc"] == host_glibc
+        and data["glibc"] == _host_libc()
     )
     platforms = (
         list(tags.platform_tags()) if same_platform else [re.sub(r"[-.]", "_", data["platform"])]

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from pep582 import fs
+from pep582 import fs, usercache
 from pep582.errors import CacheEntryModified, DestinationError, SourceError, VerificationError
 from pep582.fs import Tree
 from pep582.names import check_component, resolve_inside
@@ -34,42 +34,15 @@ from pep582.sources.distribution import inventory
 from pep582.sources.records import MAX_FILE, raw_digest
 from pep582.step.startup import untrusted_path
 
-CACHE_ENV = "PEP582_CACHE_DIR"
 LAYOUT_VERSION = "unpacked-v1"
 SCHEME_KEYS = ("purelib", "platlib", "scripts", "headers", "data")
 COMPLETE = ".complete"
 
 
 def cache_root() -> Path:
-    """``$PEP582_CACHE_DIR``, else the platform's user cache directory (``platformdirs``:
-    ``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS) plus our
-    folder.
-
-    It must belong to the effective user and be writable by nobody else: its files are
-    hard-linked into trees that run at startup.
-    """
-    configured = os.environ.get(CACHE_ENV)
-    if configured:
-        base = Path(configured)
-    else:
-        from platformdirs import user_cache_dir
-
-        base = Path(user_cache_dir("pep582-toolkit", appauthor=False))
-    root = base / LAYOUT_VERSION
-    try:
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        info = os.lstat(root)
-    except OSError as exc:
-        raise DestinationError(f"cannot use the wheel cache {root}: {exc.strerror}") from exc
-    refused = untrusted_path(str(root)) if os.name == "posix" else None
-    if os.name == "posix" and not refused and info.st_uid != os.geteuid():
-        refused = f"{root} is not yours"
-    if refused:
-        raise DestinationError(
-            f"the wheel cache {root} could be changed by another user ({refused}); fix it "
-            f"or set {CACHE_ENV}"
-        )
-    return root
+    """The wheel cache: :func:`pep582.usercache.directory` ``unpacked-v1`` (its files are
+    hard-linked into trees that run at startup)."""
+    return usercache.directory(LAYOUT_VERSION)
 
 
 def sha256_of(path: Path) -> str:
