@@ -23,7 +23,7 @@ COMMANDS = {
     "install": (
         "pep582.commands.install",
         "install",
-        "Add or upgrade distributions (resolved by pip).",
+        "Add or upgrade distributions (resolved by uv or pip).",
     ),
     "uninstall": ("pep582.commands.install", "uninstall", "Remove distributions (RECORD-driven)."),
     "list": ("pep582.commands.inspect", "list_", "What __pypackages__ holds."),

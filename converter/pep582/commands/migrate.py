@@ -164,8 +164,9 @@ def main(**params: Any) -> None:
     From a venv or a __pypackages__, every installed distribution is carried over: files
     are hard-linked (or copied) and checked against RECORD, console scripts are
     regenerated so that __pypackages__/bin/TOOL runs without any hook, RECORD files are
-    rewritten for the new places. Requirements and pyproject files are resolved by pip for
-    the target interpreter; a lock file is installed exactly as locked, hashes checked.
+    rewritten for the new places. Requirements and pyproject files are resolved by uv or
+    pip (--resolver) for the target interpreter; a lock file is installed exactly as
+    locked, hashes checked.
     Everything is staged beside the target and moved in atomically; SOURCE is only read.
     """
     from pep582.operations.migrate import kind_of

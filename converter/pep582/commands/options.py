@@ -77,20 +77,24 @@ def compile_wanted(value: bool | None) -> bool:
 
 
 PIP_OPTIONS = (
-    click.option("--index-url", metavar="URL", help="pip's --index-url: the package index."),
+    click.option(
+        "--index-url", metavar="URL", help="The package index (pip's and uv's --index-url)."
+    ),
     click.option(
         "--extra-index-url",
         metavar="URL",
         multiple=True,
-        help="pip's --extra-index-url: another index (repeatable).",
+        help="Another package index (repeatable; pip's and uv's --extra-index-url).",
     ),
     click.option(
         "--find-links",
         metavar="PATH",
         multiple=True,
-        help="pip's --find-links: a directory or page of archives (repeatable).",
+        help="A directory or page of archives (repeatable; pip's and uv's --find-links).",
     ),
-    click.option("--no-index", is_flag=True, help="pip's --no-index: use --find-links only."),
+    click.option(
+        "--no-index", is_flag=True, help="Use --find-links only (pip's and uv's --no-index)."
+    ),
     click.option("--pre", is_flag=True, help="pip's --pre: allow pre-release versions."),
     click.option(
         "--only-binary",
