@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pep582.install import pip as pip_module
-from pep582.install.resolver import IndexOptions
+from pep582.install.indexes import IndexOptions
 
 from helpers import build_wheels, copy_packages, run
 

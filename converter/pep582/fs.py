@@ -13,6 +13,7 @@ This is the technique of CPython's ``shutil.rmtree`` on platforms with ``os.open
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
 from collections import OrderedDict
@@ -400,3 +401,40 @@ def _real_path_of(fd: int, fallback: str) -> str:
         return os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
         return os.path.realpath(fallback)
+
+
+AT_FDCWD = -100  # a "directory descriptor" meaning the working directory (paths as given)
+_RENAME_EXCHANGE = 2
+
+
+@functools.cache
+def _renameat2() -> Callable[..., int] | None:
+    """libc's renameat2, where the system has it (Linux with glibc 2.28+ or musl)."""
+    if not hasattr(os, "uname") or os.uname().sysname != "Linux":
+        return None
+    import ctypes
+    import ctypes.util
+
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return None
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    return getattr(libc, "renameat2", None)
+
+
+def exchange(first_fd: int, first_name: str, second_fd: int, second_name: str, where: str) -> bool:
+    """Swap two entries atomically (``renameat2`` with ``RENAME_EXCHANGE``), each named
+    relative to a directory descriptor (or :data:`AT_FDCWD`); False when the system
+    cannot, an ``OSError`` naming ``where`` when the swap itself fails."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    import ctypes
+
+    first, second = os.fsencode(first_name), os.fsencode(second_name)
+    if renameat2(first_fd, first, second_fd, second, _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), where)

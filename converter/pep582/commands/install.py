@@ -18,7 +18,6 @@ from pep582.commands.options import (
     PYTHON,
     QUIET,
     VERBOSE,
-    IndexOptions,
     Output,
     compile_wanted,
     from_params,
@@ -26,6 +25,7 @@ from pep582.commands.options import (
     pip_options,
 )
 from pep582.commands.output import report, terminal_progress
+from pep582.install.indexes import IndexOptions
 
 RESOLVER = click.option(
     "--resolver",
@@ -87,11 +87,10 @@ def install(**params: Any) -> None:
     dependencies, declare), resolved against what is there: installed versions stay
     unless --upgrade names them; an older version is replaced ("upgraded X 1.0 → 2.0");
     files of other distributions still conflict."""
-    from pep582.install.resolver import IndexOptions as ResolverIndex
     from pep582.operations.install import Wanted, install_file, install_requirements
 
     output = from_params(Output, params)
-    index = ResolverIndex.of(from_params(IndexOptions, params))
+    index = from_params(IndexOptions, params)
     wanted = Wanted(
         requirements=list(params["requirements"]),
         editables=list(params["editables"]),

@@ -19,7 +19,6 @@ from pep582.commands.options import (
     COMPILE,
     DRY_RUN_RESOLVING,
     QUIET,
-    IndexOptions,
     Output,
     compile_wanted,
     from_params,
@@ -27,6 +26,7 @@ from pep582.commands.options import (
 )
 from pep582.commands.output import report, terminal_progress
 from pep582.errors import exit_codes_help
+from pep582.install.indexes import IndexOptions
 from pep582.scheme import LAYOUTS, Layout
 from pep582.step.startup import DIRNAME
 
@@ -213,7 +213,6 @@ def _from_tree(options: MigrateOptions, output: Output) -> None:
 
 def _from_file(options: MigrateOptions, kind: str, index: IndexOptions, output: Output) -> None:
     """Install what a requirements, pyproject or lock file declares."""
-    from pep582.install.resolver import IndexOptions as ResolverIndex
     from pep582.interpreter import choose_python
     from pep582.operations.install import install_file
     from pep582.operations.migrate import names_requirements
@@ -247,7 +246,7 @@ def _from_file(options: MigrateOptions, kind: str, index: IndexOptions, output: 
             target_project,
             options.layout,
             existing,
-            ResolverIndex.of(index),
+            index,
             extras=options.extras,
             groups=options.groups,
             with_project=options.with_project,

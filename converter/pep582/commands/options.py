@@ -106,7 +106,7 @@ PIP_OPTIONS = (
 
 
 def pip_options(command: F) -> F:
-    """The pip index options a command passes through (``index_url``,
+    """The index options a command passes through (``index_url``,
     ``extra_index_url``, ``find_links``, ``no_index``, ``pre``, ``only_binary``)."""
     for option in reversed(PIP_OPTIONS):
         command = option(command)
@@ -118,33 +118,6 @@ def from_params(cls: type[T], params: Mapping[str, Any]) -> T:
     assert dataclasses.is_dataclass(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{key: value for key, value in params.items() if key in names})
-
-
-@dataclass(frozen=True)
-class IndexOptions:
-    """Where pip looks for distributions (the pip options of :func:`pip_options`)."""
-
-    index_url: str | None = None
-    extra_index_url: tuple[str, ...] = ()
-    find_links: tuple[str, ...] = ()
-    no_index: bool = False
-    pre: bool = False
-    only_binary: tuple[str, ...] = ()
-
-    def given(self) -> bool:
-        return self != IndexOptions()
-
-    def pip_arguments(self) -> list[str]:
-        from pep582.install.requirements import index_options
-
-        return index_options(
-            self.index_url,
-            self.extra_index_url,
-            self.find_links,
-            self.no_index,
-            self.pre,
-            self.only_binary,
-        )
 
 
 @dataclass(frozen=True)

@@ -16,23 +16,7 @@ from packaging.utils import canonicalize_name as canonical
 
 from pep582.errors import SourceError
 
-__all__ = ["index_options", "pyproject_requirements"]
-
-
-def index_options(
-    index_url: str | None,
-    extra_index_url: Sequence[str],
-    find_links: Sequence[str],
-    no_index: bool,
-    pre: bool,
-    only_binary: Sequence[str],
-) -> list[str]:
-    """pip's spelling of the index options (``commands.options.IndexOptions``)."""
-    from pep582.install.resolver import IndexOptions
-
-    return IndexOptions(
-        index_url, tuple(extra_index_url), tuple(find_links), no_index, pre, tuple(only_binary)
-    ).for_pip()
+__all__ = ["pyproject_requirements"]
 
 
 def _requirements(path: Path, where: str, values: object) -> list[str]:

@@ -22,19 +22,19 @@ the same plan. Wheels are always fetched (and sdists built) through pip.
 from __future__ import annotations
 
 import configparser
-import dataclasses
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from packaging.utils import canonicalize_name
 
 from pep582.errors import ResolutionError, SourceError
 from pep582.install import inputs, pip, uv
 from pep582.install.artifacts import Artifact
+from pep582.install.indexes import IndexOptions
 from pep582.install.tomlfiles import tomllib
 from pep582.interpreter import Interpreter
 
@@ -42,58 +42,6 @@ Resolver = Literal["pip", "uv"]
 RESOLVERS: tuple[Resolver, ...] = ("pip", "uv")
 RESOLVER_ENV = "PEP582_RESOLVER"
 _PIP_INDEX_KEYS = frozenset({"index-url", "extra-index-url", "find-links", "no-index"})
-
-
-@dataclass(frozen=True)
-class IndexOptions:
-    """Where packages come from, as the command line said; each resolver's spelling."""
-
-    index_url: str | None = None
-    extra_index_url: tuple[str, ...] = ()
-    find_links: tuple[str, ...] = ()
-    no_index: bool = False
-    pre: bool = False
-    only_binary: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, options: Any) -> IndexOptions:
-        """The same options from a command's dataclass of them (same field names)."""
-        return cls(**{f.name: getattr(options, f.name) for f in dataclasses.fields(cls)})
-
-    def absolute(self, cwd: Path) -> IndexOptions:
-        """The same, local ``--find-links`` paths made absolute (resolvers run elsewhere)."""
-        links = tuple(
-            link if "://" in link or os.path.isabs(link) else str(cwd / link)
-            for link in self.find_links
-        )
-        return dataclasses.replace(self, find_links=links)
-
-    def for_pip(self) -> list[str]:
-        options = ["--index-url", self.index_url] if self.index_url else []
-        for url in self.extra_index_url:
-            options += ["--extra-index-url", url]
-        for link in self.find_links:
-            options += ["--find-links", link]
-        options += ["--no-index"] if self.no_index else []
-        options += ["--pre"] if self.pre else []
-        for value in self.only_binary:
-            options += ["--only-binary", value]
-        return options
-
-    def for_uv(self) -> list[str]:
-        options = ["--index-url", self.index_url] if self.index_url else []
-        for url in self.extra_index_url:
-            options += ["--extra-index-url", url]
-        if self.extra_index_url and "UV_INDEX_STRATEGY" not in os.environ:
-            # pip picks the best version across every index; so must uv for the same plan
-            options += ["--index-strategy", "unsafe-best-match"]
-        for link in self.find_links:
-            options += ["--find-links", link]
-        options += ["--no-index"] if self.no_index else []
-        options += ["--prerelease", "allow"] if self.pre else []
-        for value in self.only_binary:
-            options += ["--only-binary", value]
-        return options
 
 
 @dataclass

@@ -24,9 +24,10 @@ from packaging.utils import canonicalize_name
 
 from pep582.errors import CacheEntryModified, SourceError
 from pep582.install.artifacts import Artifact, pin
+from pep582.install.indexes import IndexOptions
 from pep582.install.localfiles import check_hashes
 from pep582.install.pip import fetch
-from pep582.install.resolver import IndexOptions, Request, Resolver, resolve
+from pep582.install.resolver import Request, Resolver, resolve
 from pep582.install.tomlfiles import tomllib
 from pep582.interpreter import Interpreter, named_by_scripts
 from pep582.operations.run import Outcome, run

@@ -18,9 +18,6 @@ finishes the moves (each one is recognised as done by its inode, or by its absen
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import errno
 import json
 import os
 import stat
@@ -29,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pep582 import fs
 from pep582.errors import DestinationError
 from pep582.fs import Dir, Tree, walk
 from pep582.plan.executor import Builder, Progress, site_dirs_in
@@ -274,7 +272,9 @@ def apply(live: Tree, transaction: Tree, ops: list[dict[str, Any]]) -> int:
             )
         if info is not None and stat.S_ISDIR(info.st_mode):
             removed += _count(target_dir, target_name, info)
-            if not _exchange(stage_dir, stage_name, target_dir, target_name):
+            if not fs.exchange(
+                stage_dir.fd, stage_name, target_dir.fd, target_name, target_dir.join(target_name)
+            ):
                 old_dir, old_name = transaction.split(op["old"])
                 _move(target_dir, target_name, old_dir, old_name)
                 _move(stage_dir, stage_name, target_dir, target_name)
@@ -304,28 +304,6 @@ def _count(directory: Dir, name: str, info: os.stat_result) -> int:
 
 def _move(source: Dir, name: str, target: Dir, target_name: str) -> None:
     source.rename(name, target, target_name)
-
-
-def _exchange(first: Dir, first_name: str, second: Dir, second_name: str) -> bool:
-    """Swap two entries atomically (Linux renameat2 RENAME_EXCHANGE); False when the
-    system cannot."""
-    if not hasattr(os, "uname") or os.uname().sysname != "Linux":
-        return False
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    if not hasattr(libc, "renameat2"):
-        return False
-    result = libc.renameat2(
-        first.fd, os.fsencode(first_name), second.fd, os.fsencode(second_name), 2
-    )
-    if result == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
-        return False
-    raise OSError(err, os.strerror(err), second.join(second_name))
 
 
 def prune_after(live: Tree, ops: list[dict[str, Any]], plan: Plan) -> None:

@@ -14,8 +14,6 @@ old state or the new one.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import os
 import shutil
@@ -24,6 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from pep582 import fs
 from pep582.errors import DestinationError
 from pep582.fs import Tree, walk
 from pep582.plan.executor import Builder, Progress, build_all, site_dirs_in, umask
@@ -160,28 +159,6 @@ def clone_tree(source: Path, stage: Path) -> None:
                         )
 
 
-def _exchange(first: Path | str, second: Path | str) -> bool:
-    """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False if unsupported."""
-    if not hasattr(os, "uname") or os.uname().sysname != "Linux":
-        return False
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    if not hasattr(libc, "renameat2"):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    result = libc.renameat2(
-        at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange
-    )
-    if result == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
-        return False
-    raise OSError(err, os.strerror(err), str(first))
-
-
 def write_hygiene(tree: Tree) -> None:
     """The files every new tree gets (:data:`HYGIENE`), where it has none yet."""
     for name, data in HYGIENE.items():
@@ -216,7 +193,7 @@ class Transaction:
         assert stage is not None
         if not self.target.exists():
             os.rename(stage, self.target)
-        elif _exchange(stage, self.target):
+        elif fs.exchange(fs.AT_FDCWD, str(stage), fs.AT_FDCWD, str(self.target), str(stage)):
             shutil.rmtree(stage, ignore_errors=True)  # now holds the old tree
         else:
             old = Path(tempfile.mkdtemp(prefix=OLD_PREFIX, dir=self.project))
