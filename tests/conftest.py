@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pep582.interpreter import Interpreter
 
-from helpers import VERSIONS, across, build_wheels, copy_packages, interpreter
+from helpers import RUNNING, VERSIONS, across, build_wheels, copy_packages, interpreter
 
 
 @pytest.fixture(params=across())
@@ -31,6 +31,14 @@ def any_interpreter(request: pytest.FixtureRequest) -> Interpreter:
     found = interpreter(request.param)
     if found is None:
         pytest.skip(f"{request.param} is not installed here")
+    return found
+
+
+@pytest.fixture(scope="session")
+def base() -> Interpreter:
+    """The interpreter this suite runs on, as the machine installed it (not our venv)."""
+    found = interpreter(RUNNING)
+    assert found is not None
     return found
 
 

@@ -111,6 +111,31 @@ def make_venv(python: Interpreter, path: Path) -> Path:
     return path / "bin" / "python"
 
 
+# pip's own configuration on a machine (find-links, extra indexes) must not reach one
+# resolver and not the other
+NO_PIP_CONFIG = {"PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "",
+                 "PIP_EXTRA_INDEX_URL": "", "PIP_INDEX_URL": ""}  # fmt: skip
+
+
+def links_with_hello_2(out: Path, wheelhouse: Path, sources: Path) -> Path:
+    """``out`` holding the test wheels plus hello 2.0 (built from a copy in ``sources``)."""
+    for wheel in wheelhouse.glob("*.whl"):
+        shutil.copy(wheel, out)
+    hello = next(p for p in copy_packages(sources) if p.name == "hello")
+    pyproject = hello / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('version = "1.0"', 'version = "2.0"'))
+    build_wheels(out, hello)
+    return out
+
+
+def hooked_venv(python: Interpreter, path: Path) -> Path:
+    """A bare venv of ``python`` with the hook enabled (``pep582 enable``); its python."""
+    venv_python = make_venv(python, path)
+    enabled = pep582("enable", "--python", venv_python)
+    assert enabled.returncode == 0, enabled.stderr
+    return venv_python
+
+
 def local_scheme(project: Path, python: Interpreter) -> Scheme:
     return scheme_for(project, python.facts, "pep582")
 

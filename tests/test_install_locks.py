@@ -16,13 +16,12 @@ from uv import find_uv_bin
 from pep582.interpreter import find_python
 from pep582.scheme import scheme_for
 
-from helpers import build_wheels, copy_packages, run
+from helpers import NO_PIP_CONFIG, links_with_hello_2, run
 
 pytestmark = pytest.mark.slow  # resolves and installs with pip/uv: the full tier
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
-CLEAN = {"PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "", "PIP_EXTRA_INDEX_URL": "",
-         "PIP_INDEX_URL": "", "UV_CONFIG_FILE": os.devnull}  # fmt: skip
+CLEAN = {**NO_PIP_CONFIG, "UV_CONFIG_FILE": os.devnull}
 PYPROJECT = """\
 [project]
 name = "app"
@@ -39,13 +38,9 @@ build-backend = "setuptools.build_meta"
 @pytest.fixture(scope="module")
 def links(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
     """The test wheels, hello 2.0 and setuptools (offline builds)."""
-    out = tmp_path_factory.mktemp("lock-links")
-    for wheel in wheelhouse.glob("*.whl"):
-        shutil.copy(wheel, out)
-    hello = next(p for p in copy_packages(tmp_path_factory.mktemp("src")) if p.name == "hello")
-    pyproject = hello / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('version = "1.0"', 'version = "2.0"'))
-    build_wheels(out, hello)
+    out = links_with_hello_2(
+        tmp_path_factory.mktemp("lock-links"), wheelhouse, tmp_path_factory.mktemp("src")
+    )
     embedded = Path(virtualenv.__file__).parent / "seed" / "wheels" / "embed"
     for wheel in embedded.glob("setuptools-*.whl"):
         shutil.copy(wheel, out)

@@ -19,13 +19,12 @@ from pep582.interpreter import find_python
 from pep582.scheme import scheme_for
 from pep582.step.startup import DIRNAME
 
-from helpers import copy_packages, run
+from helpers import NO_PIP_CONFIG, copy_packages, run
 
 pytestmark = pytest.mark.slow  # builds many environments: the full tier
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
-CLEAN = {"PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "", "PIP_EXTRA_INDEX_URL": "",
-         "PIP_INDEX_URL": ""}  # fmt: skip
+CLEAN = NO_PIP_CONFIG
 
 
 @pytest.fixture(scope="module")

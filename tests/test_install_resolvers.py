@@ -15,28 +15,19 @@ import pytest
 from pep582.install import pip as pip_module
 from pep582.install.indexes import IndexOptions
 
-from helpers import build_wheels, copy_packages, run
+from helpers import NO_PIP_CONFIG, links_with_hello_2, run
 
 pytestmark = pytest.mark.slow  # resolves and installs with pip/uv: the full tier
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
-# pip's own configuration on a machine (find-links, extra indexes) must not reach one
-# resolver and not the other
-CLEAN = {"PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "", "PIP_EXTRA_INDEX_URL": "",
-         "PIP_INDEX_URL": ""}  # fmt: skip
+CLEAN = NO_PIP_CONFIG
 
 
 @pytest.fixture(scope="module")
 def links(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
     """The test wheels plus hello 2.0."""
     out = tmp_path_factory.mktemp("resolver-links")
-    for wheel in wheelhouse.glob("*.whl"):
-        shutil.copy(wheel, out)
-    hello = next(p for p in copy_packages(tmp_path_factory.mktemp("src")) if p.name == "hello")
-    pyproject = hello / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('version = "1.0"', 'version = "2.0"'))
-    build_wheels(out, hello)
-    return out
+    return links_with_hello_2(out, wheelhouse, tmp_path_factory.mktemp("src"))
 
 
 def pep582(*args: str | os.PathLike[str], cwd: Path, env: dict[str, str] | None = None) -> Any:

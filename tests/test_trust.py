@@ -23,7 +23,7 @@ import pytest
 from pep582.interpreter import Interpreter
 from pep582.step.scripts import locator, wrapper
 
-from helpers import add_module, interpreter, make_venv, pep582, run
+from helpers import add_module, hooked_venv, make_venv, pep582, run
 
 pytestmark = pytest.mark.usefixtures("root_only")
 
@@ -36,17 +36,8 @@ PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 @pytest.fixture(scope="module")
-def base() -> Interpreter:
-    found = interpreter(f"{sys.version_info[0]}.{sys.version_info[1]}")
-    assert found is not None
-    return found
-
-
-@pytest.fixture(scope="module")
 def hooked_python(base: Interpreter, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    venv_python = make_venv(base, tmp_path_factory.mktemp("trust") / "v")
-    assert pep582("enable", "--python", venv_python).returncode == 0
-    return venv_python
+    return hooked_venv(base, tmp_path_factory.mktemp("trust") / "v")
 
 
 @pytest.fixture

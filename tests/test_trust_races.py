@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ import pytest
 
 from pep582.interpreter import Interpreter
 
-from helpers import add_module, exchange, interpreter, make_venv, pep582
+from helpers import add_module, exchange, hooked_venv
 
 pytestmark = [pytest.mark.usefixtures("root_only"), pytest.mark.slow]
 
@@ -42,17 +41,8 @@ PROTECTED = Path("/proc/sys/fs/protected_symlinks")
 
 
 @pytest.fixture(scope="module")
-def base() -> Interpreter:
-    found = interpreter(f"{sys.version_info[0]}.{sys.version_info[1]}")
-    assert found is not None
-    return found
-
-
-@pytest.fixture(scope="module")
 def hooked(base: Interpreter, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    venv_python = make_venv(base, tmp_path_factory.mktemp("race") / "v")
-    assert pep582("enable", "--python", venv_python).returncode == 0
-    return venv_python
+    return hooked_venv(base, tmp_path_factory.mktemp("race") / "v")
 
 
 @pytest.fixture
