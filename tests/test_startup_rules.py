@@ -289,12 +289,26 @@ def test_directory_argument_uses_the_directory(project: Path, hooked: Stepping) 
 def test_pythonpypackages_fills_in_where_the_invocation_has_none(
     project: Path, hooked: Stepping, tmp_path: Path
 ) -> None:
-    """A parent's tree (PYTHONPYPACKAGES) applies to a child whose own rule locates no
-    __pypackages__; a child whose own directory holds one uses that; -E ignores it."""
+    """A parent's tree (PYTHONPYPACKAGES) applies to a child located by the current
+    directory, ahead of that directory's own (a multiprocessing worker started where the
+    parent stood); a script keeps its own directory's tree, and takes the parent's only
+    when it lies in that tree's project, outside the tree; -E ignores the variable."""
     other = project.parent / "elsewhere"  # holds a __pypackages__ of its own
     bare = tmp_path / "bare"
     bare.mkdir()
     env = {"PYTHONPYPACKAGES": local(project)}
     assert probe(hooked, "-c", PROBE, cwd=bare, env=env)["where"].startswith(local(project))
-    assert probe(hooked, "-c", PROBE, cwd=other, env=env)["where"].startswith(local(other))
+    assert probe(hooked, "-c", PROBE, cwd=other, env=env)["where"].startswith(local(project))
+    (other / "own.py").write_text(PROBE)
+    assert probe(hooked, "own.py", cwd=other, env=env)["where"].startswith(local(other))
+    (project / "tools").mkdir()
+    (project / "tools" / "helper.py").write_text(PROBE)
+    helper = probe(hooked, str(project / "tools" / "helper.py"), cwd=bare, env=env)
+    assert helper["where"].startswith(local(project))
+    (bare / "tool.py").write_text(PROBE)  # another program (a /usr/bin tool): not the tree's
+    assert probe(hooked, "tool.py", cwd=bare, env=env)["where"] is None
+    inside = Path(local(project)) / "share" / "runme.py"  # a script inside the tree itself
+    inside.parent.mkdir()
+    inside.write_text(PROBE)
+    assert probe(hooked, str(inside), cwd=bare, env=env)["where"] is None
     assert probe(hooked, "-E", "-c", PROBE, cwd=bare, env=env)["where"] is None

@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -704,3 +705,50 @@ def test_swapping_an_ancestor_while_interpreters_start_never_runs_the_canary(
     assert not (tmp_path / "canary").exists()
     assert outputs <= {"NONE", ""}  # "": the script was away at that instant
     assert "NONE" in outputs
+
+
+@pytest.mark.parametrize(
+    ("group", "users", "private_to"),
+    [
+        (("alice", 1000, []), {"alice": (1000, 1000)}, 1000),  # user-private group
+        (("alice", 1000, ["alice"]), {"alice": (1000, 1000)}, 1000),
+        (("alice", 1000, ["alice", "bob"]), {"alice": (1000, 1000)}, None),  # a member
+        (("alice", 1000, []), {"alice": (1000, 100)}, None),  # not alice's primary group
+        (("staff", 50, []), {"alice": (1000, 50)}, None),  # no user of that name
+    ],
+)
+def test_a_private_group_is_decided_from_its_own_entries(
+    monkeypatch: pytest.MonkeyPatch,
+    group: tuple[str, int, list[str]],
+    users: dict[str, tuple[int, int]],
+    private_to: int | None,
+) -> None:
+    """Named as a user, that user's primary group, no other member listed; no user
+    listing is asked for (getpwall may be incomplete under a directory service)."""
+    import grp
+    import pwd
+    import types
+
+    from pep582.step import startup
+
+    name, gid, members = group
+
+    def getgrgid(asked: int) -> Any:
+        if asked != gid:
+            raise KeyError(asked)
+        return types.SimpleNamespace(gr_name=name, gr_gid=gid, gr_mem=members)
+
+    def getpwnam(asked: str) -> Any:
+        if asked not in users:
+            raise KeyError(asked)
+        uid, primary = users[asked]
+        return types.SimpleNamespace(pw_name=asked, pw_uid=uid, pw_gid=primary)
+
+    def getpwall() -> Any:
+        raise AssertionError("the rule must not list every user")
+
+    monkeypatch.setattr(grp, "getgrgid", getgrgid)
+    monkeypatch.setattr(pwd, "getpwnam", getpwnam)
+    monkeypatch.setattr(pwd, "getpwall", getpwall)
+    monkeypatch.setattr(startup, "_private", {})
+    assert startup._private_to(gid) == private_to

@@ -58,10 +58,7 @@ class RunRefused(Pep582Error):
 
 def pypackages_for(argv0: str) -> Path:
     """The ``__pypackages__`` an invocation would look at (for choosing an interpreter)."""
-    inherited = startup.inherited()
-    if inherited:
-        return Path(inherited)
-    where, _ = startup.locate(argv0)
+    where, _, _ = startup.applying(argv0)
     return Path(where) if where else Path.cwd() / startup.DIRNAME
 
 

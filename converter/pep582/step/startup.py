@@ -13,7 +13,7 @@ this file by ``pep582.step.slicer``.
 import os
 import sys
 
-HOOK_VERSION = "3"
+HOOK_VERSION = "4"
 DIRNAME = "__pypackages__"
 # Names a __pypackages__ for a process and its children (set when a tree is activated).
 ENV_VAR = "PYTHONPYPACKAGES"
@@ -38,7 +38,8 @@ MAX_LINKS = 40  # links followed while resolving one path, as the kernel's limit
 # _pep582_hook:activate entry point a .start file names (Python 3.15+, PEP 829).
 FRONT_DOOR = (
     '(lambda a: sys.flags.no_site or sys.flags.isolated or getattr(sys.flags, "safe_path", 0)'
-    ' or not (os.environ.get("PYTHONPYPACKAGES") or os.path.isdir(os.path.join("" if a in'
+    ' or not (os.environ.get("PYTHONPYPACKAGES") or "nopypackages" in getattr(sys,'
+    ' "_xoptions", {}) or os.path.isdir(os.path.join("" if a in'
     ' ("", "-", "-c", "-m") else a if os.path.isdir(a) else'
     ' os.path.dirname(os.path.realpath(a)), "__pypackages__"))) or'
     ' __import__("_pep582_step").activate(a))(sys.argv[0] if sys.argv else "")'
@@ -233,6 +234,36 @@ def _is_zip(path: str) -> bool:
     return True
 
 
+def applying(
+    argv0: str, cwd: "str | None" = None, flags: object = None, environ: object = None
+) -> "tuple[str | None, str | None, str]":
+    """The ``__pypackages__`` that applies to an invocation (need not exist), the script
+    whose owner the trust rule allows, and where the directory came from.
+
+    A tree a parent named (``PYTHONPYPACKAGES``) applies to an invocation located by the
+    current directory (``-c``, ``-m``, the prompt, stdin: a multiprocessing worker, a
+    ``sys.executable -m tool``), ahead of the current directory's own, as an activated
+    environment stays active after ``cd``. A script keeps its own directory's tree; with
+    none beside it, it takes the parent's only when it lies in the project that holds
+    that tree and outside the tree itself (a project's helper script, not
+    ``/usr/bin/tool``, another project's program or a build backend's helper).
+    """
+    pypackages, script = locate(argv0, cwd)
+    origin = "current directory" if argv0 in CWD_ARGV0 else "script"
+    parent = inherited(flags, environ)
+    if parent is None:
+        return pypackages, script, origin
+    if argv0 not in CWD_ARGV0:
+        if pypackages is not None and os.path.isdir(pypackages):
+            return pypackages, script, origin
+        tree = os.path.realpath(parent)
+        real = os.path.realpath(argv0)
+        inside = real.startswith(os.path.dirname(tree) + os.sep)
+        if not inside or real == tree or real.startswith(tree + os.sep):
+            return pypackages, script, origin
+    return parent, None, ENV_VAR
+
+
 # -- the trust rule -----------------------------------------------------------------------------
 
 # POSIX ACL entry tags and the write permission bit (linux/posix_acl_xattr.h).
@@ -255,27 +286,28 @@ def _acl_entries(path: str) -> "list[tuple[int, int, int]] | None":
     ]
 
 
-_sole: "dict[int, int | None]" = {}
+_private: "dict[int, int | None]" = {}
 
 
-def _sole_member(gid: int) -> "int | None":
-    """The uid of group ``gid``'s only member (by primary group or membership list), or
-    None when it has none or several, or when its members cannot be listed: a private
-    group, as OpenSSH StrictModes tests."""
-    if gid not in _sole:
+def _private_to(gid: int) -> "int | None":
+    """The uid of the user whose private group ``gid`` is, or None: the group has a
+    user's name, is that user's primary group and lists no other member. Decided from
+    the two entries alone, never by listing every user (a directory service may not
+    list them, and listing them is slow)."""
+    if gid not in _private:
         found = None
         try:
             import grp
             import pwd
 
-            members = set(grp.getgrgid(gid).gr_mem)
-            members.update(p.pw_name for p in pwd.getpwall() if p.pw_gid == gid)
-            if len(members) == 1:
-                found = pwd.getpwnam(members.pop()).pw_uid
+            group = grp.getgrgid(gid)
+            user = pwd.getpwnam(group.gr_name)
+            if user.pw_gid == gid and set(group.gr_mem) <= {user.pw_name}:
+                found = user.pw_uid
         except (ImportError, KeyError):
             pass
-        _sole[gid] = found
-    return _sole[gid]
+        _private[gid] = found
+    return _private[gid]
 
 
 def _name_of(ident: int, group: bool = False) -> str:
@@ -297,8 +329,9 @@ def foreign_writers(
     """Who, besides the owner, root and the ``allowed`` users, may write ``path``; None
     when nobody may.
 
-    Other-write always counts; group-write counts unless the group's only member is one
-    of those users (a private group); POSIX ACL entries count with the ACL mask applied.
+    Other-write always counts; group-write counts unless the group is the private group of
+    one of those users (:func:`_private_to`); POSIX ACL entries count with the ACL mask
+    applied.
     Only a group-write bit can hide an ACL grant (it shows the mask), so the ACL is read
     only then.
     """
@@ -310,7 +343,7 @@ def foreign_writers(
     trusted = {info.st_uid, 0, *(allowed or ())}
     acl = _acl_entries(path)
     if acl is None:
-        if _sole_member(info.st_gid) in trusted:
+        if _private_to(info.st_gid) in trusted:
             return None
         return f"{_name_of(info.st_gid, True)} (mode {oct(mode & 0o7777)})"
     mask = next((perm for tag, perm, _ in acl if tag == _ACL_MASK), 0o7)
@@ -321,7 +354,7 @@ def foreign_writers(
             return f"{_name_of(ident)} (ACL)"
         if tag == _ACL_GROUP_OBJ:
             ident = info.st_gid
-        if tag in (_ACL_GROUP, _ACL_GROUP_OBJ) and _sole_member(ident) not in trusted:
+        if tag in (_ACL_GROUP, _ACL_GROUP_OBJ) and _private_to(ident) not in trusted:
             return f"{_name_of(ident, True)} (ACL)"
     return None
 
@@ -521,8 +554,8 @@ def judge(
     Every directory from the root down to the directory holding ``__pypackages__`` and
     down to each site directory must be owned by root, the effective user or the owner of
     ``owner`` (the script being run, or the current directory for ``-c``/``-m``/the
-    prompt), and be writable by nobody else (other-write; group-write unless the group's
-    only member is one of those users; ACL grants); every link met must belong to one of
+    prompt), and be writable by nobody else (other-write; group-write unless the group is
+    the private group of one of those users; ACL grants); every link met must belong to one of
     them. A directory writable by others is accepted only with the sticky bit and only
     above the tree: never ``__pypackages__`` or anything reached from it down to a site
     directory, wherever links lead. Every entry one level inside a site directory passes
@@ -623,11 +656,7 @@ def describe(
     decision = Decision(disabled_by(flags, environ))
     if decision.disabled:
         return decision
-    pypackages, script = locate(argv0, cwd)
-    decision.origin = "current directory" if argv0 in CWD_ARGV0 else "script"
-    parent = inherited(flags, environ)
-    if parent is not None and (pypackages is None or not os.path.isdir(pypackages)):
-        pypackages, script, decision.origin = parent, None, ENV_VAR
+    pypackages, script, decision.origin = applying(argv0, cwd, flags, environ)
     if pypackages is None:
         return decision
     decision.pypackages, decision.script = pypackages, script
@@ -785,6 +814,10 @@ def activate(argv0: "str | None" = None, launcher: bool = False) -> "list[str]":
             return []
         _done[argv0] = None
         decision = describe(argv0)
+        if decision.disabled and OFF_XOPTION in getattr(sys, "_xoptions", {}):
+            # what the interpreter passes on itself (-X to multiprocessing workers) goes
+            # to every child here: the user switched this process tree off
+            os.environ[OFF_VAR] = "1"
         if decision.pypackages is None or not decision.present:
             return []
         if decision.refused:
