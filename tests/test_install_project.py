@@ -164,3 +164,24 @@ def test_failed_vcs_editable_leaves_no_clone_and_names_the_url(
         "--resolver pip\n"
     )
     assert sorted(os.listdir(project)) == []
+
+
+@pytest.mark.parametrize("where", ["project", "parent"])
+def test_with_project_installs_this_project_however_the_path_is_written(
+    tmp_path: Path, links: Path, where: str
+) -> None:
+    """``pep582-migrate pyproject.toml --with-project`` from the project (the file named
+    bare) or from its parent (a relative path): the project itself is built, never a
+    registry package named like its directory."""
+    project = next(p for p in copy_packages(tmp_path) if p.name == "editme")
+    cwd, named = (
+        (project, "pyproject.toml") if where == "project" else (tmp_path, "editme/pyproject.toml")
+    )
+    proc = run(
+        [sys.executable, "-m", "pep582.commands.migrate", named, "--with-project",
+         "--python", PY, "--no-index", "--find-links", links, "--project", project],
+        cwd=cwd, env=CLEAN,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "editme 0.1" in proc.stdout
+    assert list(site_of(project).glob("editme-0.1.dist-info"))

@@ -47,6 +47,7 @@ def pyproject_requirements(
     requirement before pip sees it, whatever pip's version."""
     from pep582.install.tomlfiles import load_toml
 
+    path = path.absolute()  # the resolver runs elsewhere; "." or a bare name would mislead it
     data = load_toml(path)
     project = data.get("project")
     if not isinstance(project, dict):
