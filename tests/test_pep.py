@@ -722,8 +722,9 @@ def tree_with(holder: Path, version: tuple[int, int], files: dict[str, str]) -> 
 
 
 def test_site_processes_a_venvs_site_packages_twice(tmp_path: Path) -> None:
-    """Why the PEP says what a second performance does: in a virtual environment ``site``
-    runs the ``.pth`` files of its site-packages twice, so a startup hook runs twice."""
+    """Why the PEP says what a second performance does, and the reference page's claim: in
+    a virtual environment of CPython 3.9-3.13 ``site`` runs the ``.pth`` files of its
+    site-packages twice, so a startup hook runs twice."""
     found = [v for v in (VERSIONS[0], VERSIONS[-1]) if interpreter(v) is not None]
     if not found:
         pytest.skip("no CPython 3.9-3.13 here")
@@ -784,3 +785,137 @@ def test_a_path_that_names_no_file_locates_nothing(
     ran = run([python, project / "missing.py"], cwd=tmp_path)
     assert "can't open file" in ran.stderr
     assert "tree ran" not in ran.stdout
+
+
+# -- claims of the second editor review, checked --------------------------------------------
+
+
+def test_the_interpreter_does_not_pass_x_nopypackages_to_its_children() -> None:
+    """Why the PEP (step 1) has the interpreter pass ``-X nopypackages`` on: the options
+    ``subprocess._args_from_interpreter_flags()`` gives a child, which ``multiprocessing``
+    uses for its workers, carry only some ``-X`` options, and not this one."""
+    code = "import subprocess; print(subprocess._args_from_interpreter_flags())"
+    found = [v for v in VERSIONS if interpreter(v) is not None]
+    if not found:
+        pytest.skip("no CPython 3.9-3.13 here")
+    for version in found:
+        python = interpreter(version)
+        assert python is not None
+        ran = run([python.executable, "-X", "nopypackages", "-X", "faulthandler", "-c", code])
+        assert "faulthandler" in ran.stdout and "nopypackages" not in ran.stdout, version
+
+
+def test_a_site_packages_entry_on_pythonpath_moves_the_insertion_point_before_the_stdlib(
+    stepping_venv: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Why the PEP says the tree *normally* follows the standard library: a ``PYTHONPATH``
+    entry that is a site-packages directory is the first one, so the tree goes before the
+    standard library and a module in it replaces ``json``."""
+    python, version = session_python(stepping_venv)
+    project = tmp_path / "project"
+    tree_with(project / "__pypackages__", version, {"json.py": "PLANTED = True\n"})
+    site_packages = run([python, "-c", "import site; print(site.getsitepackages()[0])"],
+                        check=True).stdout.strip()  # fmt: skip
+    show = "import json; print(getattr(json, 'PLANTED', False))"
+    assert run([python, "-c", show], cwd=project, check=True).stdout.strip() == "False"
+    moved = run([python, "-c", show], cwd=project, env={"PYTHONPATH": site_packages})
+    assert moved.stdout.strip() == "True", moved.stderr
+
+
+def test_a_symbolic_links_own_mode_grants_everyone_write() -> None:
+    """Why clause 3 judges a link by its owner only: on Linux every symbolic link has mode
+    0o777, so "not writable by others" could never hold for one."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("Linux's link modes")
+    assert os.lstat("/proc/self").st_mode & 0o777 == 0o777
+
+
+def test_an_embedding_application_that_sets_argv_has_an_orig_argv(tmp_path: Path) -> None:
+    """Why the PEP does not define embedding by an empty ``sys.orig_argv`` and the reference
+    page calls that an approximation: CPython copies the ``argv`` an embedding application
+    sets into ``sys.orig_argv``; only one that sets none leaves it empty."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    found = [p for v in ("3.10", "3.13") if (p := interpreter(v)) is not None]
+    if compiler is None or not found:
+        pytest.skip("no C compiler or CPython 3.10/3.13 here")
+    source = tmp_path / "embed.c"
+    source.write_text(
+        "#include <Python.h>\n"
+        "int main(int argc, char **argv) {\n"
+        "    PyConfig config;\n"
+        "    PyConfig_InitPythonConfig(&config);\n"
+        '    wchar_t *args[] = {L"embedder", L"x"};\n'
+        "    if (argc > 1) PyConfig_SetArgv(&config, 2, args);\n"
+        "    Py_InitializeFromConfig(&config);\n"
+        '    PyRun_SimpleString("import sys; print(len(sys.orig_argv))");\n'
+        "    Py_Finalize();\n"
+        "    return 0;\n"
+        "}\n"
+    )
+    for python in found:
+        config = Path(f"{python.executable}-config")
+        if not config.exists():
+            continue
+        flags = run([config, "--includes"], check=True).stdout.split()
+        flags += run([config, "--embed", "--ldflags"], check=True).stdout.split()
+        program = tmp_path / f"embed{python.facts.version[1]}"
+        built = run([compiler, source, "-o", program, *flags])
+        if built.returncode:
+            pytest.skip(f"cannot build against {python.executable}: {built.stderr[-300:]}")
+        assert run([program], check=True).stdout.strip() == "0"
+        assert run([program, "set-argv"], check=True).stdout.strip() == "2"
+
+
+def test_pythonpypackages_applies_to_cwd_invocations_and_to_the_projects_own_scripts(
+    stepping_venv: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Step 3: an inherited tree comes before the current directory's for ``-c``; a script
+    takes it only when it has none beside it and lies in the project that holds the tree
+    (never a script elsewhere, never one inside the tree)."""
+    python, version = session_python(stepping_venv)
+    project, other = tmp_path / "project", tmp_path / "other"
+    tree = project / "__pypackages__"
+    tree_with(tree, version, {"which.py": "NAME = 'project'\n"})
+    tree_with(other / "__pypackages__", version, {"which.py": "NAME = 'other'\n"})
+    show = "try:\n import which; print(which.NAME)\nexcept ImportError:\n print('none')\n"
+    for where in (project / "tools", other / "bin", tmp_path / "elsewhere", tree / "bin"):
+        where.mkdir(parents=True, exist_ok=True)
+        (where / "show.py").write_text(show)
+    env = {"PYTHONPYPACKAGES": str(tree)}
+
+    def sees(*args: str | os.PathLike[str], cwd: Path = tmp_path) -> str:
+        ran = run([python, *args], cwd=cwd, env=env)
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout.strip()
+
+    assert sees("-c", show, cwd=other) == "project"  # ahead of the cwd's own
+    assert sees(project / "tools" / "show.py") == "project"  # the project's helper
+    assert sees(tmp_path / "elsewhere" / "show.py") == "none"  # outside the project
+    assert sees(tree / "bin" / "show.py") == "none"  # inside the tree itself
+    assert sees(other / "bin" / "show.py") == "none"  # another project, no tree beside
+    (other / "bin" / "show.py").rename(other / "show.py")
+    assert sees(other / "show.py") == "other"  # a script's own tree wins
+
+
+@pytest.mark.usefixtures("root_only")
+@pytest.mark.xfail(
+    strict=True,
+    reason="the PEP turns the step off when real and effective IDs differ (as site does for"
+    " the user site); the reference implementation does not check it yet",
+)
+def test_the_step_is_off_when_real_and_effective_user_differ(
+    stepping_venv: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Step 1: a process whose real and effective user IDs differ performs no step."""
+    python, version = session_python(stepping_venv)
+    project = tmp_path / "project"
+    tree_with(project / "__pypackages__", version, {"localmod.py": ""})
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("no setpriv here")
+    code = (
+        "import os, importlib.util as u; "
+        "print(os.getuid() != os.geteuid(), u.find_spec('localmod') is not None)"
+    )
+    ran = run([setpriv, "--ruid=nobody", "--", python, "-c", code], cwd=project)
+    assert ran.stdout.split() == ["True", "False"], ran.stdout + ran.stderr
