@@ -249,6 +249,7 @@ def execute(
             f"the new {plan.target} would be refused at startup: {refused}; nothing was changed"
         )
     txn.publish()
+    report.published = True
 
 
 def remove_below(tree: Tree, target: str) -> int:
