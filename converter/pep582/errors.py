@@ -72,8 +72,7 @@ EXIT_CODES = {
     ResolutionError.exit_code: "the resolver (uv or pip) could not resolve, fetch or build",
     9: "pep582 where: nothing would be activated (absent, switched off or refused)",
     11: "pep582 audit: a finding reached --fail-on",
-    130: "interrupted (Ctrl-C): nothing was changed, or the message says the change was "
-    "already published",
+    130: "interrupted (Ctrl-C): nothing changed, unless it says the change was published",
 }
 
 

@@ -17,6 +17,7 @@ from pep582.commands.options import (
     PROJECT,
     PYTHON,
     QUIET,
+    RESOLVER,
     VERBOSE,
     Output,
     compile_wanted,
@@ -26,14 +27,6 @@ from pep582.commands.options import (
 )
 from pep582.commands.output import report, terminal_progress
 from pep582.install.indexes import IndexOptions
-
-RESOLVER = click.option(
-    "--resolver",
-    type=click.Choice(["pip", "uv"]),
-    envvar="PEP582_RESOLVER",
-    help="Who resolves: uv (the default when installed and pip has no index settings of "
-    "its own) or pip. Wheels are fetched through pip either way. [env: PEP582_RESOLVER]",
-)
 
 
 @command(
