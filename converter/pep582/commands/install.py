@@ -65,6 +65,12 @@ from pep582.install.indexes import IndexOptions
     "whose checkout goes to __pypackages__/src.",
 )
 @click.option("-U", "--upgrade", is_flag=True, help="Upgrade the named distributions.")
+@click.option(
+    "--reinstall",
+    is_flag=True,
+    help="Write the named distributions afresh even when the same version is present "
+    "(repairs files pep582 audit reports changed).",
+)
 @COMPILE
 @RESOLVER
 @pip_options
@@ -90,6 +96,7 @@ def install(**params: Any) -> None:
         files=[Path(f) for f in params["files"]],
         constraints=[Path(c) for c in params["constraints"]],
         upgrade=params["upgrade"],
+        reinstall=params["reinstall"],
     )
     project: Path = params["project"].absolute()
     pyproject = project / "pyproject.toml"
