@@ -11,7 +11,10 @@ round runs, in a new random order:
   files each, migrated from a venv so both sides hold the same files);
 - uv: ``uv pip install`` then ``uv pip uninstall`` of the same wheel into a venv holding
   the same N files (its default: hard links from a warm cache, no byte code);
-- pip: ``pip --python VENV install --no-compile`` then ``pip uninstall -y`` there.
+- pip: ``pip --python VENV install --no-compile`` then ``pip uninstall -y`` there;
+- floor (once): two Python starts importing click and packaging, plus ``uv pip compile``
+  of the one requirement: what any command line built on those libraries pays before it
+  does any work, against which ours is compared too.
 
 ``tiny`` is a one-module wheel built here. Every command gets the same environment (no
 pip/uv configuration, our wheel cache warm after the unmeasured first round). Printed:
@@ -50,6 +53,7 @@ from common import (
 )
 
 FILES_PER_DIST = 100
+FLOOR_IMPORTS = "import click, packaging.metadata, packaging.requirements, packaging.tags"
 
 
 def tiny_wheel(house: Path) -> Path:
@@ -156,6 +160,20 @@ def main() -> None:
             peers[f"ours {size}"] = loop_ours
             peers[f"uv {size}"] = loop_uv
             peers[f"pip {size}"] = loop_pip
+
+        requested = root / "requested.in"
+        requested.write_text("tiny\n")
+
+        def floor(_: Path) -> None:
+            """What any Python command line built on click and packaging pays for the
+            loop before doing its work: two interpreter starts importing them, and uv's
+            resolution of the one requirement."""
+            for _command in range(2):
+                sh(sys.executable, "-c", FLOOR_IMPORTS)
+            sh(uv, "pip", "compile", "-q", "--no-header", "--format", "pylock.toml", "--python",
+               base_python, "--no-index", "--find-links", house, requested)  # fmt: skip
+
+        peers["floor"] = floor
         if args.profile is not None:
             project = root / f"project{args.profile}"
             command = ours_command("install", "--project", project, "--python", base_python,
@@ -170,7 +188,9 @@ def main() -> None:
     version = subprocess.run([uv, "--version"], capture_output=True, text=True, env=bench_env())
     print(f"interpreter: {base_python}; {version.stdout.strip()}")
     print_figures(measured)
-    ratios = []
+    ratios = [
+        Ratio("floor/uv (click + packaging + uv's resolution)", ["floor"], [f"uv {sizes[0]}"])
+    ]
     for size in sizes:
         ratios.append(Ratio(f"ours/uv, {size} files", [f"ours {size}"], [f"uv {size}"], 3.0))
         ratios.append(Ratio(f"ours/pip, {size} files", [f"ours {size}"], [f"pip {size}"]))
