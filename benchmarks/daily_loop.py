@@ -50,6 +50,7 @@ from common import (
     scratch,
     sh,
     synthetic_venv,
+    uv_binary,
 )
 
 FILES_PER_DIST = 100
@@ -73,15 +74,6 @@ def tiny_wheel(house: Path) -> Path:
             out.writestr(name, data)
         out.writestr("tiny-1.0.dist-info/RECORD", render_record(rows, "tiny-1.0.dist-info/RECORD"))
     return wheel
-
-
-def uv_binary() -> str:
-    found = shutil.which("uv")
-    if found:
-        return found
-    from uv import find_uv_bin
-
-    return find_uv_bin()
 
 
 def ours_command(*args: str | os.PathLike[str]) -> list[str]:
@@ -131,6 +123,8 @@ def main() -> None:
         os.path.join(sys.base_prefix, "bin", f"python{sys.version_info[0]}.{sys.version_info[1]}")
     )
     uv = uv_binary()
+    if uv is None:
+        raise SystemExit("the daily loop needs uv (pip install -e '.[uv]', or uv on PATH)")
     with scratch() as root:
         house = root / "house"
         tiny_wheel(house)
