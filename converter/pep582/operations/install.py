@@ -229,9 +229,7 @@ def _installed_pin(requirement: str, present: dict[str, Distribution]) -> str:
     """``requirement`` pinned to the installed version when it is a bare name of an
     installed distribution; otherwise as written."""
     name = _name_of(requirement)
-    if name is None or name not in present or requirement.strip() != Requirement(
-        requirement
-    ).name:
+    if name is None or name not in present or requirement.strip() != Requirement(requirement).name:
         return requirement
     return f"{requirement.strip()}=={present[name].version}"
 
