@@ -602,3 +602,16 @@ def synthetic_venv(root: Path, dists: int, files_per_dist: int) -> Path:
             entries.append(record_row(f"{info.name}/{meta}", text.encode()))
         (info / "RECORD").write_text(render_record(entries, f"{info.name}/RECORD"))
     return venv
+
+
+def uv_binary() -> str | None:
+    """uv on PATH, else the ``uv`` package beside this toolkit (its ``uv`` extra)."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        return None
+    found_bin: str = find_uv_bin()
+    return found_bin

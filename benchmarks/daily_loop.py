@@ -11,7 +11,10 @@ round runs, in a new random order:
   files each, migrated from a venv so both sides hold the same files);
 - uv: ``uv pip install`` then ``uv pip uninstall`` of the same wheel into a venv holding
   the same N files (its default: hard links from a warm cache, no byte code);
-- pip: ``pip --python VENV install --no-compile`` then ``pip uninstall -y`` there.
+- pip: ``pip --python VENV install --no-compile`` then ``pip uninstall -y`` there;
+- floor (once): two Python starts importing click and packaging, plus ``uv pip compile``
+  of the one requirement: what any command line built on those libraries pays before it
+  does any work, against which ours is compared too.
 
 ``tiny`` is a one-module wheel built here. Every command gets the same environment (no
 pip/uv configuration, our wheel cache warm after the unmeasured first round). Printed:
@@ -47,9 +50,11 @@ from common import (
     scratch,
     sh,
     synthetic_venv,
+    uv_binary,
 )
 
 FILES_PER_DIST = 100
+FLOOR_IMPORTS = "import click, packaging.metadata, packaging.requirements, packaging.tags"
 
 
 def tiny_wheel(house: Path) -> Path:
@@ -69,15 +74,6 @@ def tiny_wheel(house: Path) -> Path:
             out.writestr(name, data)
         out.writestr("tiny-1.0.dist-info/RECORD", render_record(rows, "tiny-1.0.dist-info/RECORD"))
     return wheel
-
-
-def uv_binary() -> str:
-    found = shutil.which("uv")
-    if found:
-        return found
-    from uv import find_uv_bin
-
-    return find_uv_bin()
 
 
 def ours_command(*args: str | os.PathLike[str]) -> list[str]:
@@ -127,6 +123,8 @@ def main() -> None:
         os.path.join(sys.base_prefix, "bin", f"python{sys.version_info[0]}.{sys.version_info[1]}")
     )
     uv = uv_binary()
+    if uv is None:
+        raise SystemExit("the daily loop needs uv (pip install -e '.[uv]', or uv on PATH)")
     with scratch() as root:
         house = root / "house"
         tiny_wheel(house)
@@ -156,6 +154,20 @@ def main() -> None:
             peers[f"ours {size}"] = loop_ours
             peers[f"uv {size}"] = loop_uv
             peers[f"pip {size}"] = loop_pip
+
+        requested = root / "requested.in"
+        requested.write_text("tiny\n")
+
+        def floor(_: Path) -> None:
+            """What any Python command line built on click and packaging pays for the
+            loop before doing its work: two interpreter starts importing them, and uv's
+            resolution of the one requirement."""
+            for _command in range(2):
+                sh(sys.executable, "-c", FLOOR_IMPORTS)
+            sh(uv, "pip", "compile", "-q", "--no-header", "--format", "pylock.toml", "--python",
+               base_python, "--no-index", "--find-links", house, requested)  # fmt: skip
+
+        peers["floor"] = floor
         if args.profile is not None:
             project = root / f"project{args.profile}"
             command = ours_command("install", "--project", project, "--python", base_python,
@@ -170,7 +182,9 @@ def main() -> None:
     version = subprocess.run([uv, "--version"], capture_output=True, text=True, env=bench_env())
     print(f"interpreter: {base_python}; {version.stdout.strip()}")
     print_figures(measured)
-    ratios = []
+    ratios = [
+        Ratio("floor/uv (click + packaging + uv's resolution)", ["floor"], [f"uv {sizes[0]}"])
+    ]
     for size in sizes:
         ratios.append(Ratio(f"ours/uv, {size} files", [f"ours {size}"], [f"uv {size}"], 3.0))
         ratios.append(Ratio(f"ours/pip, {size} files", [f"ours {size}"], [f"pip {size}"]))

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +54,7 @@ from common import (
     profile_warm,
     scratch,
     sh,
+    uv_binary,
     uv_install,
     wheelhouse,
 )
@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profile one warm run of ours")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
-    uv = shutil.which("uv")
+    uv = uv_binary()
     if uv is None:
         raise SystemExit("uv is not on PATH: nothing to compare with")
     house, origin = wheelhouse(args.offline)

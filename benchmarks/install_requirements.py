@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 from pathlib import Path
 
 from common import (
@@ -51,6 +50,7 @@ from common import (
     profile_warm,
     scratch,
     sh,
+    uv_binary,
     uv_install,
     wheelhouse,
 )
@@ -74,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     house, origin = wheelhouse(args.offline)
-    uv = shutil.which("uv")
+    uv = uv_binary()
     with scratch() as root:
         venv = build_venv(root, house)  # the interpreter everything installs for
         index = ["--no-index", "--find-links", os.fspath(house)]

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +46,7 @@ from common import (
     scratch,
     sh,
     synthetic_venv,
+    uv_binary,
     uv_install,
     wheelhouse,
     without_seed,
@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--scale", action="store_true", help="also run the 100k-file scale test")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
-    uv = shutil.which("uv")
+    uv = uv_binary()
     house, origin = wheelhouse(args.offline)
     with scratch() as root:
         venv = build_venv(root, house)

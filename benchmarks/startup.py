@@ -3,9 +3,10 @@
     python benchmarks/startup.py [--python PY] [--runs 60] [--seed N]
 
 The hook measured is the one ``pep582 enable`` installs today: a ``.pth`` whose one
-import line is the front door (``startup.FRONT_DOOR``: is there any candidate directory?),
-which imports ``_pep582_step`` (startup.py itself) only when one exists; on Python 3.15+
-a matching ``.start`` file calls the same front door as an entry point instead. Before
+import line imports the small ``_pep582_hook`` module and calls its front door
+(``startup.FRONT_DOOR``: is there any candidate directory?), which imports
+``_pep582_step`` (startup.py itself) only when one exists; on Python 3.15+ a matching
+``.start`` file calls the same front door as an entry point instead. Before
 timing, one verbose start in each directory shows which modules load, whether the step
 loads from its ``.pyc`` (printed with whether the ``.pyc`` files exist), how many times
 site runs the ``.pth`` per start, and that the ``__pypackages__`` is really activated
@@ -133,9 +134,10 @@ def main() -> None:
                 samples[name].append(time_once(command, cwd))
     print(f"interpreter: {base.executable} ({base.facts.describe()})")
     print(
-        f"hook: {hook.PTH_NAME} (the front door, a {len(hook.PTH_LINE)}-byte import line) -> "
-        f"{hook.STEP_NAME}.py (the step, {len(hook.step_source())} B, only when a candidate "
-        f"directory exists); version {state.version}"
+        f"hook: {hook.PTH_NAME} ({hook.PTH_LINE.strip()!r}) -> {hook.MODULE_NAME}.py (the "
+        f"front door, {len(hook.hook_source())} B) -> {hook.STEP_NAME}.py (the step, "
+        f"{len(hook.step_source())} B, only when a candidate directory exists); "
+        f"version {state.version}"
     )
     pyc = ", ".join(p.name for p in state.bytecode) or "none"
     print(f".pyc files present: {pyc}; PYTHONDONTWRITEBYTECODE={env_note}")

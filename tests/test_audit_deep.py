@@ -224,7 +224,10 @@ def test_a_directory_the_auditor_cannot_enter_is_reported_and_the_walk_goes_on()
         (site / "zzz" / "late.py").chmod(0o666)  # after the locked one, by name
         converter = Path(pep582.__file__).parent.parent
         packages = Path(click.__file__).parent.parent  # click and packaging, pure Python
-        env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
+        home = proj.parent / "daemon-home"  # its user cache: nothing left in /tmp
+        home.mkdir()
+        os.chown(home, daemon.pw_uid, daemon.pw_gid)
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
                "PYTHONPATH": f"{converter}{os.pathsep}{packages}"}  # fmt: skip
         command = ["setpriv", f"--reuid={daemon.pw_uid}", f"--regid={daemon.pw_gid}",
                    "--clear-groups", "--", "/usr/bin/python3", "-m", "pep582.commands.main",

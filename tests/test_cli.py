@@ -168,7 +168,7 @@ def test_run_a_console_script_by_name_with_its_bin_first_on_path(tmp_path: Path)
     proc = pep582("run", "--python", python(), "tool", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout == "the file here wins\n", proc.stderr
     proc = pep582("run", "--python", python(), "nosuchtool", cwd=tmp_path)
-    assert proc.returncode == 2 and "can't open file" in proc.stderr  # Python's own line
+    assert proc.returncode == 2 and "has no console script nosuchtool" in proc.stderr
 
 
 @pytest.mark.parametrize(
@@ -232,3 +232,13 @@ def test_a_tree_in_a_parent_directory_is_named_not_used(tmp_path: Path) -> None:
     proc = pep582("run", "--python", python(), "-c", probe, cwd=tmp_path / "tests")
     assert proc.stdout == "NONE\n" and proc.stderr == "", proc.stderr
     (tmp_path / DIRNAME).chmod(0o755)
+
+
+def test_run_of_a_name_that_is_neither_a_file_nor_a_console_script(tmp_path: Path) -> None:
+    """One line naming both places looked in, not Python's "can't open file"."""
+    proc = pep582("run", "jupyter", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"pep582: error: jupyter: no such file here, and {tmp_path / '__pypackages__' / 'bin'} "
+        "has no console script jupyter (pep582 list shows what is installed)"
+    )

@@ -18,7 +18,7 @@ import pytest
 from pep582.plan.staging import OLD_PREFIX, recover
 from pep582.step.startup import DIRNAME
 
-from helpers import bare_venv, fake_dist, migrate_cli, record_row, tree_snapshot
+from helpers import bare_venv, fake_dist, migrate_cli, pep582, record_row, tree_snapshot
 
 HELLO = {"hello_mod.py": b"def main():\n    print('hi')\n"}
 
@@ -423,3 +423,21 @@ def test_disk_full_is_one_line_and_leaves_nothing(area: Path, root_only: None) -
         assert sorted(os.listdir(small)) == []
     finally:
         subprocess.run(["umount", str(small)], check=False)
+
+
+@pytest.mark.parametrize("how", ["refuse", "--merge", "--replace", "install"])
+def test_a_file_named_pypackages_is_refused_and_left_alone(area: Path, how: str) -> None:
+    """Never moved aside, hidden or replaced: one line, exit 4, the file as it was."""
+    site = bare_venv(area / "venv")
+    fake_dist(site, "alpha", "1.0", {"alpha.py": b"A = 1\n"})
+    project = area / "proj"
+    (project / DIRNAME).write_text("my notes\n")
+    if how == "install":
+        proc = pep582("install", "--python", sys.executable, "--no-index", "alpha", cwd=project)
+    else:
+        flags = [] if how == "refuse" else [how]
+        proc = migrate_cli(area / "venv", "--project", project, *flags)
+    assert proc.returncode == 4, proc.stderr
+    assert "is a file, not a directory" in proc.stderr or "already exists" in proc.stderr
+    assert (project / DIRNAME).read_text() == "my notes\n"
+    assert sorted(p.name for p in project.iterdir()) == [DIRNAME]

@@ -306,3 +306,31 @@ def test_byte_code_by_default_only_where_python_writes_none(tmp_path: Path, whee
     assert proc.returncode == 0, proc.stderr
     record = next(site_of(tmp_path / "p1").glob("withdata-*.dist-info/RECORD")).read_text()
     assert "__pycache__" in record
+
+
+@pytest.mark.slow
+def test_reinstall_repairs_a_file_edited_through_its_hard_link(
+    tmp_path: Path, wheels: Path
+) -> None:
+    """A file edited in place changes the wheel cache's copy too (one inode): audit
+    reports it, ``install --reinstall`` unpacks the wheel afresh and replaces the file,
+    and another project installing the same wheel gets the wheel's bytes."""
+    project = tmp_path / "app"
+    project.mkdir()
+    assert pep582("install", *offline(wheels), "hello==1.0", "--project", project).returncode == 0
+    edited = site_of(project) / "hello" / "__init__.py"
+    pristine = edited.read_bytes()
+    with open(edited, "a") as handle:
+        handle.write("EDITED = True\n")
+    audit = pep582("audit", str(project), "--python", sys.executable, "--json")
+    (finding,) = [f for f in json.loads(audit.stdout)["findings"] if f["check"] == "hash-mismatch"]
+    assert finding["path"] == str(edited)
+    proc = pep582("install", *offline(wheels), "--reinstall", "hello", "--project", project)
+    assert proc.returncode == 0, proc.stderr
+    assert "reinstalled: hello 1.0" in proc.stdout
+    assert edited.read_bytes() == pristine
+    assert pep582("audit", str(project), "--python", sys.executable).returncode == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    assert pep582("install", *offline(wheels), "hello==1.0", "--project", other).returncode == 0
+    assert (site_of(other) / "hello" / "__init__.py").read_bytes() == pristine

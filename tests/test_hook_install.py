@@ -75,19 +75,21 @@ def test_enable_upgrades_an_older_copy(venv_python: Path) -> None:
 
 
 def test_the_front_door_is_written_from_startup_py() -> None:
-    """The .pth line and the 3.15+ entry point carry startup.FRONT_DOOR unchanged."""
-    assert f"import os, sys; {startup.FRONT_DOOR}\n" == PTH_LINE
+    """The .pth line and the 3.15+ entry point both call the hook module's activate,
+    which is startup.FRONT_DOOR unchanged."""
+    assert PTH_LINE == "import _pep582_hook; _pep582_hook.activate()\n"
     assert f"    return {startup.FRONT_DOOR}\n" in hook_source().decode()
-    assert "def judge(" not in PTH_LINE  # the trust rule loads only when a tree may apply
+    assert "def judge(" not in hook_source().decode()  # the rule loads only when it may apply
 
 
-def test_a_start_without_pypackages_imports_nothing(venv_python: Path) -> None:
-    """Below 3.15 the .pth line decides by itself; nothing of the hook is imported."""
+def test_a_start_without_pypackages_imports_only_the_front_door(venv_python: Path) -> None:
+    """Without a candidate directory only the small front door is loaded, never the
+    step (the trust rule, the layout)."""
     assert pep582("enable", "--python", venv_python).returncode == 0
     code = "import sys; print(sorted(m for m in sys.modules if m.startswith('_pep582')))"
     with tempfile.TemporaryDirectory() as empty:
         out = run([venv_python, "-c", code], cwd=empty)
-    assert out.stdout.strip() == "[]", out.stderr
+    assert out.stdout.strip() == "['_pep582_hook']", out.stderr
 
 
 def test_enable_user_site(tmp_path: Path) -> None:

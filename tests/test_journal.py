@@ -108,3 +108,30 @@ def test_a_package_is_never_half_there(project: Path) -> None:
     assert outcome.report is not None and outcome.report.removed >= 2
     assert not (site / "alpha").exists() and not list(site.glob("alpha-*.dist-info"))
     assert (site / "shared" / "b.py").exists()  # another distribution's file stays
+
+
+@pytest.mark.parametrize("when", ["before the moves", "after the moves"])
+def test_ctrl_c_says_whether_the_change_was_published(
+    project: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """Ctrl-C before publishing leaves the tree as it was (KeyboardInterrupt: "nothing was
+    changed"); after, the change is complete and the error says so."""
+    from pep582.errors import InterruptedAfterPublishing
+
+    facts = InterpreterFacts(version=(sys.version_info[0], sys.version_info[1]))
+    before = snapshot(project / DIRNAME)
+
+    def interrupt(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    if when == "before the moves":
+        monkeypatch.setattr(journal, "_write_journal", interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            uninstall(["beta"], project, "pep582", [facts])
+        assert snapshot(project / DIRNAME) == before
+    else:
+        monkeypatch.setattr(journal, "prune_after", interrupt)
+        with pytest.raises(InterruptedAfterPublishing, match="the change is complete"):
+            uninstall(["beta"], project, "pep582", [facts])
+        assert not any(path.endswith("beta.py") for path in snapshot(project / DIRNAME))
+    assert not [p for p in (project / DIRNAME).iterdir() if p.name.startswith(".txn-")]

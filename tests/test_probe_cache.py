@@ -116,3 +116,23 @@ def test_a_cache_another_user_can_change_is_not_used(asked: list[str], tmp_path:
     interpreter.probe(venv)
     interpreter.probe(venv)
     assert len(asked) == 2 and not records(tmp_path)
+
+
+def test_a_slice_of_startup_py_is_cut_once_and_read_back_only_from_our_own_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The code wrappers and a tree's bootstrap embed is cut once per toolkit version; a
+    record another user could have written is not believed (it would run at startup)."""
+    from pep582.step import slicer, startup
+
+    monkeypatch.setenv(usercache.CACHE_ENV, str(tmp_path / "cache"))
+    source = Path(startup.__file__).read_text()
+    entries = ("activate",)
+    fresh = slicer._cut(source, entries)
+    slicer.cut.cache_clear()
+    assert slicer.cut(source, entries) == fresh
+    (record,) = (tmp_path / "cache" / slicer.SLICES).glob("*.json")
+    record.write_text('"import os; os.system(\\"echo planted\\")"')
+    record.chmod(0o666)
+    slicer.cut.cache_clear()
+    assert slicer.cut(source, entries) == fresh

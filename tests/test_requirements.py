@@ -304,10 +304,8 @@ def test_missing_project_fails_before_resolving(tmp_path: Path, index: Path) -> 
     proc = migrate(
         tmp_path / "requirements.txt", *offline(index), "--project", tmp_path / "nowhere"
     )
-    assert proc.returncode == 4
-    assert proc.stderr.strip() == (
-        f"pep582-migrate: error: project directory {tmp_path / 'nowhere'} does not exist"
-    )
+    assert proc.returncode == 2  # a command-line value naming nothing, for every command
+    assert f"'{tmp_path / 'nowhere'}' does not exist" in proc.stderr
 
 
 def test_two_wheels_writing_one_file_conflict(tmp_path: Path, index: Path) -> None:

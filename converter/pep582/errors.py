@@ -48,9 +48,16 @@ class ConflictError(Pep582Error):
 
 
 class ResolutionError(Pep582Error):
-    """pip could not resolve, fetch or build what a requirements or lock file asks for."""
+    """The resolver (uv or pip) could not resolve, fetch or build what was asked for."""
 
     exit_code = 8
+
+
+class InterruptedAfterPublishing(Pep582Error):
+    """Ctrl-C arrived after the change was published: it is complete (byte code may not
+    be)."""
+
+    exit_code = 130
 
 
 EXIT_CODES = {
@@ -62,10 +69,10 @@ EXIT_CODES = {
     SourceError.exit_code: "source not recognised, not valid, inconsistent or hostile",
     VerificationError.exit_code: "a file does not match its RECORD hash",
     ConflictError.exit_code: "conflicting files in an existing layout",
-    ResolutionError.exit_code: "pip could not resolve, fetch or build the requirements",
+    ResolutionError.exit_code: "the resolver (uv or pip) could not resolve, fetch or build",
     9: "pep582 where: nothing would be activated (absent, switched off or refused)",
     11: "pep582 audit: a finding reached --fail-on",
-    130: "interrupted (Ctrl-C); nothing was changed",
+    130: "interrupted (Ctrl-C): nothing changed, unless it says the change was published",
 }
 
 

@@ -20,7 +20,8 @@ def enable(python_spec: str | None, user: bool) -> None:
     """Install the startup hook into an interpreter's site-packages (or user site).
 
     Writes _pep582_step.py (the step), _pep582_hook.py (its cheap first half, imported at
-    every start), their byte-compiled .pyc files and a one-line _pep582_hook.pth.
+    every start), their byte-compiled .pyc files, a one-line _pep582_hook.pth and, for
+    Python 3.15+ (PEP 829), _pep582_hook.start naming the same first half.
     Running it again changes nothing; an older hook is upgraded in place.
     """
     from pep582.interpreter import choose_python

@@ -17,6 +17,7 @@ from pep582.commands.options import (
     PROJECT,
     PYTHON,
     QUIET,
+    RESOLVER,
     VERBOSE,
     Output,
     compile_wanted,
@@ -26,14 +27,6 @@ from pep582.commands.options import (
 )
 from pep582.commands.output import report, terminal_progress
 from pep582.install.indexes import IndexOptions
-
-RESOLVER = click.option(
-    "--resolver",
-    type=click.Choice(["pip", "uv"]),
-    envvar="PEP582_RESOLVER",
-    help="Who resolves: uv (the default when installed and pip has no index settings of "
-    "its own) or pip. Wheels are fetched through pip either way. [env: PEP582_RESOLVER]",
-)
 
 
 @command(
@@ -72,6 +65,12 @@ RESOLVER = click.option(
     "whose checkout goes to __pypackages__/src.",
 )
 @click.option("-U", "--upgrade", is_flag=True, help="Upgrade the named distributions.")
+@click.option(
+    "--reinstall",
+    is_flag=True,
+    help="Write the named distributions afresh even when the same version is present "
+    "(repairs files pep582 audit reports changed).",
+)
 @COMPILE
 @RESOLVER
 @pip_options
@@ -97,6 +96,7 @@ def install(**params: Any) -> None:
         files=[Path(f) for f in params["files"]],
         constraints=[Path(c) for c in params["constraints"]],
         upgrade=params["upgrade"],
+        reinstall=params["reinstall"],
     )
     project: Path = params["project"].absolute()
     pyproject = project / "pyproject.toml"

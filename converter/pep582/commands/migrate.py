@@ -19,6 +19,7 @@ from pep582.commands.options import (
     COMPILE,
     DRY_RUN_RESOLVING,
     QUIET,
+    RESOLVER,
     Output,
     compile_wanted,
     from_params,
@@ -31,6 +32,7 @@ from pep582.scheme import LAYOUTS, Layout
 from pep582.step.startup import DIRNAME
 
 if TYPE_CHECKING:
+    from pep582.install.resolver import Resolver
     from pep582.plan.model import Existing
 
 PROG = "pep582-migrate"
@@ -39,7 +41,7 @@ EPILOG = (
     "  pep582-migrate .venv                    # ./.venv -> ./__pypackages__\n"
     "  pep582-migrate .venv --dry-run          # show the plan, write nothing\n"
     "  pep582-migrate __pypackages__ --layout pep582 --replace   # PDM layout -> PEP layout\n"
-    "  pep582-migrate requirements.txt --python 3.12   # resolve with pip for 3.12\n"
+    "  pep582-migrate requirements.txt --python 3.12   # resolve (uv or pip) for 3.12\n"
     "  pep582-migrate pyproject.toml --extra dev --group test\n"
     "  pep582-migrate pylock.toml              # install exactly what is locked\n"
     "\n\b\nExit codes:\n" + exit_codes_help(with_command_codes=False)
@@ -65,6 +67,7 @@ class MigrateOptions:
     extras: tuple[str, ...]
     groups: tuple[str, ...]
     with_project: bool
+    resolver: Resolver | None
 
     def venv_only_flags(self) -> list[str]:
         flags = (
@@ -83,8 +86,8 @@ class MigrateOptions:
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
     "--project",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Directory that gets __pypackages__ (default: the one holding SOURCE).",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Existing directory that gets __pypackages__ (default: the one holding SOURCE).",
 )
 @click.option(
     "--layout",
@@ -102,16 +105,14 @@ class MigrateOptions:
 )
 @click.option(
     "--merge",
-    "existing",
-    flag_value="merge",
+    is_flag=True,
     help="Add to an existing __pypackages__: new versions replace old ones, same ones stay.",
 )
 @click.option(
     "--replace",
-    "existing",
-    flag_value="replace",
+    is_flag=True,
     help="Replace what an existing __pypackages__ holds for this Python version (other "
-    "versions stay; what goes is listed).",
+    "versions stay; what goes is listed). Excludes --merge.",
 )
 @click.option(
     "--include-pip",
@@ -150,13 +151,14 @@ class MigrateOptions:
     "leaves build/ and *.egg-info in it, as `pip install .` does).",
 )
 @pip_options
+@RESOLVER
 @DRY_RUN_RESOLVING
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or report as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="List every file; tracebacks on errors.")
 @QUIET
 @click.version_option(__version__, prog_name=PROG)
 def main(**params: Any) -> None:
-    """Move SOURCE into a __pypackages__ layout.
+    """Carry SOURCE into a __pypackages__ layout (SOURCE is only read).
 
     SOURCE is a virtual environment, a __pypackages__ (either layout), a requirements
     file, a pyproject.toml or a PEP 751 lock file (pylock.toml).
@@ -171,6 +173,9 @@ def main(**params: Any) -> None:
     """
     from pep582.operations.migrate import kind_of
 
+    if params["merge"] and params["replace"]:
+        raise click.UsageError("--merge and --replace exclude each other: choose one")
+    params["existing"] = "merge" if params["merge"] else "replace" if params["replace"] else None
     options = from_params(MigrateOptions, params)
     index = from_params(IndexOptions, params)
     output = from_params(Output, params)
@@ -250,6 +255,7 @@ def _from_file(options: MigrateOptions, kind: str, index: IndexOptions, output: 
             extras=options.extras,
             groups=options.groups,
             with_project=options.with_project,
+            resolver=options.resolver,
             compile=compile_wanted(options.compile_),
             dry_run=output.dry_run,
             show_progress=show_progress,

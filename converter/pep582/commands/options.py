@@ -38,10 +38,10 @@ STEP_PYTHON_HELP = (
 
 PROJECT = click.option(
     "--project",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
     default=".",
     show_default=True,
-    help="The directory holding __pypackages__.",
+    help="The (existing) directory holding __pypackages__.",
 )
 PYTHON = click.option("--python", "python_spec", metavar="PY", help=python_help("change"))
 PYTHON_READ = click.option("--python", "python_spec", metavar="PY", help=python_help("read"))
@@ -139,3 +139,13 @@ def interpreter_for(python_spec: str | None, project: Path) -> Any:
     from pep582.interpreter import choose_python
 
     return choose_python(python_spec, project.absolute() / DIRNAME)[0]
+
+
+RESOLVER = click.option(
+    "--resolver",
+    type=click.Choice(["pip", "uv"]),
+    envvar="PEP582_RESOLVER",
+    help="Who resolves: uv (the default when installed and pip has no index settings of "
+    "its own) or pip, for requirements and pyproject files. Wheels are fetched through "
+    "pip either way. [env: PEP582_RESOLVER]",
+)

@@ -20,7 +20,7 @@ def print_decision(python: object, why: str, decision: dict[str, object]) -> Non
     origin = decision["origin"]
     if decision["script"]:
         origin = f"script {decision['script']}"
-    click.echo(f"__pypackages__: {decision['pypackages']}  ({origin})")
+    click.echo(f"__pypackages__: {decision['pypackages'] or 'none located'}  ({origin})")
     scheme = decision["scheme"]
     present = decision["present"]
     assert isinstance(scheme, dict) and isinstance(present, list)

@@ -105,7 +105,9 @@ def _plan(
     for key in replaced:
         old = index.find(layout, interpreter.facts, key)
         if old is not None:
-            planner.removal.distribution(old, "replaced")
+            for changed in planner.removal.distribution(old, "replaced", keep_changed=False):
+                if changed.endswith("installed it)"):
+                    planner.plan.notes.append(f"replaced {changed}")
             planner.plan.changes.append(Change(old.name, old.version, "remove", tag))
     for source in sources:
         planner.carry(source)
@@ -125,6 +127,7 @@ class Wanted:
     files: list[Path] = field(default_factory=list)
     constraints: list[Path] = field(default_factory=list)
     upgrade: bool = False
+    reinstall: bool = False  # the named ones are written afresh even when present
     cwd: Path = field(default_factory=Path.cwd)
 
     @property
@@ -158,8 +161,12 @@ def install_requirements(
     if wanted.upgrade:
         moving |= upgrade_closure(named, present, interpreter)
     keep = [d for key, d in present.items() if key not in moving and not d.editable]
+    requirements = [_absolute(r, wanted.cwd) for r in wanted.requirements]
+    if wanted.reinstall and not wanted.upgrade:
+        # a bare name reinstalls what is there, not a newer version
+        requirements = [_installed_pin(r, present) for r in requirements]
     request = Request(
-        requirements=[_absolute(r, wanted.cwd) for r in wanted.requirements],
+        requirements=requirements,
         editables=[_absolute(e, wanted.cwd) for e in wanted.editables],
         files=[wanted.cwd / f for f in wanted.files],
         constraints=[wanted.cwd / c for c in wanted.constraints],
@@ -192,6 +199,7 @@ def install_requirements(
             workdir=work,
             prefix=prefix,
             tree=tree,
+            reinstall=frozenset(named) if wanted.reinstall else frozenset(),
         )
     outcome.plan.notes.extend(resolution.notes)
     return outcome
@@ -215,6 +223,15 @@ def upgrade_closure(
                 found.add(key)
                 pending.append(key)
     return found
+
+
+def _installed_pin(requirement: str, present: dict[str, Distribution]) -> str:
+    """``requirement`` pinned to the installed version when it is a bare name of an
+    installed distribution; otherwise as written."""
+    name = _name_of(requirement)
+    if name is None or name not in present or requirement.strip() != Requirement(requirement).name:
+        return requirement
+    return f"{requirement.strip()}=={present[name].version}"
 
 
 def _name_of(requirement: str) -> str | None:
@@ -382,9 +399,11 @@ def install(
     workdir: Path | None = None,
     prefix: _Prefix | None = None,
     tree: TreeIndex | None = None,
+    reinstall: frozenset[str] = frozenset(),
 ) -> Outcome:
     """Install resolved ``artifacts``: wheels through the unpacked-wheel cache, editables
-    built by pip; what is already present (same version, same kind) is kept."""
+    built by pip; what is already present (same version, same kind) is kept unless its
+    name is in ``reinstall``."""
     from pep582.install import wheelcache
 
     project = project.absolute()
@@ -397,7 +416,7 @@ def install(
     replaced: list[str] = []
     for artifact in artifacts:
         old = present.get(artifact.key)
-        if old is not None and _same(old, artifact):
+        if old is not None and artifact.key not in reinstall and _same(old, artifact):
             kept.append(Change(old.name, old.version, "keep", facts.version_tag))
             continue
         needed.append(artifact)
@@ -440,6 +459,8 @@ def install(
         wheels = [a for a in needed if a.editable is None]
         entries: dict[str, Path] = {}
         for artifact in wheels:
+            if artifact.key in reinstall:
+                continue  # written afresh from its wheel: its cache entry is unpacked again
             if artifact.sha256 and wheelcache.cached(artifact.sha256):
                 entries[artifact.key] = wheelcache.entry_path(artifact.sha256)
         fetch([a for a in wheels if a.key not in entries], interpreter, options, work, origin,
@@ -455,6 +476,9 @@ def install(
                     artifact.wheel, artifact.hashes, _promised_by(origin),
                     f"{origin}: {artifact.label}",
                 )  # fmt: skip
+            if artifact.key in reinstall:
+                digest = digest or wheelcache.sha256_of(artifact.wheel)
+                wheelcache.evict(digest)  # an edit through a hard link may have changed it
             unpacking.append((artifact, digest))
         entries.update(
             wheelcache.unpack_all([(a.key, a.wheel, d) for a, d in unpacking if a.wheel])

@@ -248,6 +248,12 @@ def prepare_run(program: Sequence[str], python_spec: str | None) -> Launch:
             f"({python.purelib}), not {startup.DIRNAME}: run `{instead}` instead (or give "
             "pip --prefix, --target, --root or --user)"
         )
+    bare_name = os.sep not in first and not first.startswith("-") and "." not in first
+    if script is None and bare_name and not os.path.exists(first):
+        raise RunRefused(
+            f"{first}: no such file here, and {pypackages / 'bin'} has no console script "
+            f"{first} (pep582 list shows what is installed)"
+        )
     if script is not None:
         scripts = os.fspath(script.parent)
         paths = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != scripts]

@@ -24,6 +24,7 @@ from pathlib import Path
 from pep582.errors import (
     CacheEntryModified,
     DestinationError,
+    InterruptedAfterPublishing,
     SourceError,
     VerificationError,
 )
@@ -55,10 +56,13 @@ def umask() -> int:
     return current
 
 
-def destination_error(exc: OSError) -> DestinationError:
-    """One line for a failure to write: which path, and what the system said."""
+def destination_error(exc: OSError, published: bool = False) -> DestinationError:
+    """One line for a failure to write: which path, what the system said, and whether
+    the change was already in place."""
     what = DESTINATION_ERRNOS.get(exc.errno or 0, exc.strerror or str(exc))
     where = exc.filename or "the new tree"
+    if published:
+        return DestinationError(f"{where}: {what}; the change itself was published")
     return DestinationError(f"{where}: {what}; nothing was changed")
 
 
@@ -80,8 +84,15 @@ def execute(
         else:
             assert isinstance(txn, staging.Transaction)
             staging.execute(plan, txn, report, progress, cache_root)
+    except KeyboardInterrupt:
+        if report.published:
+            raise InterruptedAfterPublishing(
+                f"interrupted after {plan.target} was changed: the change is complete"
+                + ("; its byte code may not be (run the command again)" if plan.compile else "")
+            ) from None
+        raise
     except OSError as exc:
-        raise destination_error(exc) from exc
+        raise destination_error(exc, report.published) from exc
     report.seconds = time.perf_counter() - started
     return report
 

@@ -18,6 +18,7 @@ finishes the moves (each one is recognised as done by its inode, or by its absen
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -67,35 +68,47 @@ def execute(
                 "before changing it"
             )
         work = tempfile.mkdtemp(prefix=TXN_PREFIX, dir=live.path)
-        with Tree.open(work) as transaction:
-            transaction.root.mkdir("new", 0o700)
-            transaction.root.mkdir("old", 0o700)
-            units, implied, whole = plan_units(plan, live)
-            staged = Tree(transaction.dir("new"), os.path.join(work, "new"))
-            builder = Builder(plan, staged, report, cache_root)
-            done = 0
-            for number, unit in enumerate(units):
-                unit.stage = f"new/{number}"
-                for action, place in unit.actions:
-                    builder.build(action, f"{number}/{place}" if place else str(number))
-                    done += 1
-                    if progress is not None and done % 256 == 0:
-                        progress(done, len(plan.actions))
-            if progress is not None:
-                progress(len(plan.actions), len(plan.actions))
-            from pep582.plan.staging import write_hygiene
+        journaled = False
+        try:
+            with Tree.open(work) as transaction:
+                transaction.root.mkdir("new", 0o700)
+                transaction.root.mkdir("old", 0o700)
+                units, implied, whole = plan_units(plan, live)
+                staged = Tree(transaction.dir("new"), os.path.join(work, "new"))
+                builder = Builder(plan, staged, report, cache_root)
+                done = 0
+                for number, unit in enumerate(units):
+                    unit.stage = f"new/{number}"
+                    for action, place in unit.actions:
+                        builder.build(action, f"{number}/{place}" if place else str(number))
+                        done += 1
+                        if progress is not None and done % 256 == 0:
+                            progress(done, len(plan.actions))
+                if progress is not None:
+                    progress(len(plan.actions), len(plan.actions))
+                from pep582.plan.staging import write_hygiene
 
-            write_hygiene(live)
-            ops = ordered_ops(plan, units, implied, whole, transaction)
-            _write_journal(transaction, ops)
-            try:
-                report.removed += apply(live, transaction, ops)
-            except KeyboardInterrupt:
-                # the moves are few and quick: finish them now (a kill leaves the
-                # journal, and the next run finishes them)
-                apply(live, transaction, ops)
-                raise
-            prune_after(live, ops, plan)
+                write_hygiene(live)
+                ops = ordered_ops(plan, units, implied, whole, transaction)
+                _write_journal(transaction, ops)
+                journaled = True
+                try:
+                    report.removed += apply(live, transaction, ops)
+                except KeyboardInterrupt:
+                    # the moves are few and quick: finish them now (a kill leaves the
+                    # journal, and the next run finishes them)
+                    apply(live, transaction, ops)
+                    report.published = True
+                    raise
+                report.published = True
+                prune_after(live, ops, plan)
+        except BaseException:
+            # Before the journal nothing was moved, after publishing nothing is needed:
+            # the stage goes (a failure between the two leaves the journal to finish).
+            if not journaled or report.published:
+                with contextlib.suppress(OSError):
+                    live.root.remove_tree(os.path.basename(work))
+            raise
         live.root.remove_tree(os.path.basename(work))
         if plan.compile:
             from pep582.plan.compile import compile_published

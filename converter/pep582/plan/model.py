@@ -209,6 +209,7 @@ class Report:
     bytes: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)  # found while executing
+    published: bool = False  # the change is in place (what follows is byte code, pruning)
 
     def as_dict(self) -> dict[str, Any]:
         data = self.plan.as_dict()

@@ -162,7 +162,9 @@ class Planner:
         """Take what carrying one source adds into the plan."""
         plan = self.plan
         for old, reason in carried.replaced:
-            self.removal.distribution(old, reason)
+            for changed in self.removal.distribution(old, reason, keep_changed=False):
+                if changed.endswith("installed it)"):
+                    plan.notes.append(f"replaced {changed}")
         plan.changes.extend(carried.changes)
         for action in carried.actions:
             self.add(action)

@@ -42,9 +42,14 @@ class RemovalSet:
                 return False
             path = path.rsplit("/", 1)[0]
 
-    def distribution(self, dist: Distribution, reason: str) -> list[str]:
+    def distribution(
+        self, dist: Distribution, reason: str, keep_changed: bool = True
+    ) -> list[str]:
         """Remove a tree distribution: the files its RECORD lists, and its metadata
-        directory (a legacy ``.egg-link`` too). Returns what is left, and why."""
+        directory (a legacy ``.egg-link`` too). Returns what is left, and why. A file
+        changed since installation stays when ``keep_changed`` (an uninstall keeps your
+        edits); a distribution being replaced takes its changed files with it, and what
+        was changed is returned too."""
         index = self.index
         self.dists.add(id(dist))
         left = []
@@ -75,7 +80,8 @@ class RemovalSet:
                 and not _matches(index, rel, entry)
             ):
                 left.append(f"{rel} (changed since {dist.label} installed it)")
-                continue
+                if keep_changed:
+                    continue
             self.add(rel, dist.label, reason)
             if path.endswith(".py") and stat.S_ISREG(info.st_mode):
                 self._bytecode(path, dist.label, reason)

@@ -47,6 +47,10 @@ def check_destination(project: Path, existing: Existing) -> None:
     target = project / DIRNAME
     if target.is_symlink():
         raise DestinationError(f"{target} is a symlink; point --project at its real place")
+    if target.exists() and not target.is_dir():
+        raise DestinationError(
+            f"{target} is a file, not a directory; move it away (nothing else is touched)"
+        )
     if target.exists() and existing == "refuse":
         raise DestinationError(
             f"{target} already exists; pass --merge to add to it or --replace to replace it"
@@ -193,6 +197,8 @@ class Transaction:
         assert stage is not None
         if not self.target.exists():
             os.rename(stage, self.target)
+        elif self.target.is_symlink() or not self.target.is_dir():
+            raise DestinationError(f"{self.target} is no longer a directory; nothing was changed")
         elif fs.exchange(fs.AT_FDCWD, str(stage), fs.AT_FDCWD, str(self.target), str(stage)):
             shutil.rmtree(stage, ignore_errors=True)  # now holds the old tree
         else:
@@ -249,6 +255,7 @@ def execute(
             f"the new {plan.target} would be refused at startup: {refused}; nothing was changed"
         )
     txn.publish()
+    report.published = True
 
 
 def remove_below(tree: Tree, target: str) -> int:

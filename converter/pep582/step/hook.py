@@ -19,15 +19,17 @@ MODULE_NAME = startup.HOOK_NAME  # the module a .start entry point names (Python
 STEP_NAME = "_pep582_step"  # startup.py itself, imported only when a __pypackages__ may apply
 PTH_NAME = f"{MODULE_NAME}.pth"
 START_NAME = f"{MODULE_NAME}.start"
-# The front door, one line: site runs lines of a .pth that start with "import" (to 3.17).
-PTH_LINE = f"import os, sys; {startup.FRONT_DOOR}\n"
+# One line: site runs lines of a .pth that start with "import" (to 3.17). It imports the
+# front door rather than holding it: site compiles every import line at every start (twice
+# in a venv), which costs more than loading a small cached module (benchmarks/startup.py).
+PTH_LINE = f"import {MODULE_NAME}; {MODULE_NAME}.activate()\n"
 # PEP 829 (3.15+): a matching .start file makes site call this instead of the import line.
 START_LINE = f"{MODULE_NAME}:activate\n"
 _VERSION_LINE = re.compile(r'^HOOK_VERSION = "([^"]+)"$', re.MULTILINE)
-_MODULE = f'''"""PEP 582 startup hook for Python 3.15+ (written by ``pep582 enable``; do not edit).
+_MODULE = f'''"""PEP 582 startup hook (written by ``pep582 enable``; do not edit).
 
-``{START_NAME}`` names :func:`activate`; it is the same front door as the import line
-of ``{PTH_NAME}``: does any ``__pypackages__`` candidate exist? Only then is
+The import line of ``{PTH_NAME}`` (and, on Python 3.15+, ``{START_NAME}``) calls
+:func:`activate`, the front door: does any ``__pypackages__`` candidate exist? Only then is
 ``{STEP_NAME}`` (the toolkit's ``startup.py``) imported for the rest of the step.
 """
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 from collections.abc import Iterable
+from pathlib import Path
+
+_OWN_SOURCE = Path(__file__).read_bytes()  # a change to the slicing itself is a new key
 
 
 class SliceError(Exception):
@@ -106,11 +110,31 @@ def _analysed(source: str) -> tuple[list[ast.stmt], list[ast.stmt], set[int]]:
     return imports, code, docstrings
 
 
+SLICES = "slices-v1"  # the user cache's directory of cut code (pep582.usercache)
+
+
 @functools.lru_cache(maxsize=8)
 def cut(source: str, entries: tuple[str, ...]) -> str:
     """The code ``entries`` need from ``source`` (a module such as ``startup.py``): its
     imports and the closure of its statements, without docstrings, comments or blank
-    lines (wrappers carry it as a string)."""
+    lines (wrappers carry it as a string).
+
+    Parsing costs tens of milliseconds, paid by every command that writes a wrapper or a
+    tree's bootstrap; the result is kept in the user's cache under the hash of the source,
+    the entries and this module, so it is computed once per version of the toolkit."""
+    from pep582 import usercache
+
+    key = hashlib.sha256(
+        b"\0".join([source.encode(), ",".join(entries).encode(), _OWN_SOURCE])
+    ).hexdigest()
+    kept = usercache.read_record(SLICES, key)
+    if not isinstance(kept, str):
+        kept = _cut(source, entries)
+        usercache.write_record(SLICES, key, kept)
+    return kept
+
+
+def _cut(source: str, entries: tuple[str, ...]) -> str:
     imports, code, drop = _analysed(source)
     needed = closure(code, entries)
     lines = source.splitlines()

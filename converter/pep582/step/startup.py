@@ -13,7 +13,7 @@ this file by ``pep582.step.slicer``.
 import os
 import sys
 
-HOOK_VERSION = "4"
+HOOK_VERSION = "5"
 DIRNAME = "__pypackages__"
 # Names a __pypackages__ for a process and its children (set when a tree is activated).
 ENV_VAR = "PYTHONPYPACKAGES"
