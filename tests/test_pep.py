@@ -898,11 +898,6 @@ def test_pythonpypackages_applies_to_cwd_invocations_and_to_the_projects_own_scr
 
 
 @pytest.mark.usefixtures("root_only")
-@pytest.mark.xfail(
-    strict=True,
-    reason="the PEP turns the step off when real and effective IDs differ (as site does for"
-    " the user site); the reference implementation does not check it yet",
-)
 def test_the_step_is_off_when_real_and_effective_user_differ(
     stepping_venv: tuple[Path, str], tmp_path: Path
 ) -> None:

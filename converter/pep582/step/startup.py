@@ -149,7 +149,8 @@ def disabled_by(flags: object = None, environ: object = None) -> "str | None":
     ``-S``, ``-I``, ``-P``/``PYTHONSAFEPATH``; the user's switch (``PYTHONNOPYPACKAGES``,
     ``-X nopypackages``); a virtual environment that does not opt in; an interpreter an
     application embeds (it has no command line: ``sys.orig_argv`` is empty, 3.10+);
-    Windows, where this reference implementation does not implement the trust rule.
+    Windows, where this reference implementation does not implement the trust rule; a
+    process whose real and effective IDs differ.
     """
     flags = sys.flags if flags is None else flags
     env = os.environ if environ is None else environ
@@ -169,6 +170,8 @@ def disabled_by(flags: object = None, environ: object = None) -> "str | None":
         return f"switched off ({OFF_VAR})"
     if os.name == "nt":
         return "the trust rule is not implemented on Windows in this reference implementation"
+    if os.getuid() != os.geteuid() or os.getgid() != os.getegid():
+        return "real and effective user or group IDs differ (as site skips the user site)"
     if getattr(sys, "orig_argv", None) == []:  # 3.10+: initialised by an embedding program
         return "an embedded interpreter (no command line of its own)"
     if sys.prefix != getattr(sys, "base_prefix", sys.prefix) and not venv_opts_in():
