@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -291,12 +290,15 @@ def candidates_for_version(major: str, minor: str, thread: str) -> list[str]:
     """Executables that may be Python ``major.minor[t]``: PATH first, then pyenv's versions."""
     name = f"python{major}.{minor}{thread}"
     found = []
-    on_path = shutil.which(name)
+    on_path = proc.which(name)
     if on_path:
         found.append(on_path)
-    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    pattern = os.path.join(pyenv_root, "versions", f"{major}.{minor}.*{thread}", "bin", name)
-    found.extend(sorted(glob.glob(pattern), reverse=True))
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    if os.path.isabs(pyenv_root):  # a relative root would be looked up from here
+        pattern = os.path.join(
+            glob.escape(pyenv_root), "versions", f"{major}.{minor}.*{thread}", "bin", name
+        )
+        found.extend(sorted(glob.glob(pattern), reverse=True))
     return found
 
 
@@ -315,10 +317,23 @@ def _is_toolkit(interpreter: Interpreter) -> bool:
     ) == os.path.realpath(sys.prefix)
 
 
+def is_path_spec(spec: str) -> bool:
+    """Whether ``--python SPEC`` names a file: only when it holds a path separator. A bare
+    name (``python3.12``, ``3.12``, ``pypy3``) is a command or a version, looked up on
+    ``PATH`` and in pyenv's versions, never as a file in the current directory (which
+    may be a shared one, such as ``/tmp``)."""
+    return os.sep in spec or bool(os.altsep and os.altsep in spec)
+
+
 def find_python(spec: str) -> Interpreter:
-    """Resolve ``--python``: a path, a command, or a version such as ``3.12``/``3.13t``."""
+    """Resolve ``--python``: a path (it holds a ``/``), a command, or a version such as
+    ``3.12``/``3.13t`` (see :func:`is_path_spec`)."""
+    if is_path_spec(spec):
+        if not os.path.exists(spec):
+            raise InterpreterError(f"no interpreter at {spec!r} (give a path, a command or 3.X)")
+        return probe(spec)
     match = _VERSION_SPEC.match(spec)
-    if match and not os.path.exists(spec):
+    if match:
         major, minor, thread = match.groups()
         for candidate in candidates_for_version(major, minor, thread):
             try:
@@ -328,9 +343,11 @@ def find_python(spec: str) -> Interpreter:
             if found.facts.version_tag == f"{major}.{minor}{thread}" and not _is_toolkit(found):
                 return found
         raise InterpreterError(f"no Python {spec} found on PATH or in pyenv's versions")
-    path = spec if os.sep in spec or os.path.exists(spec) else shutil.which(spec)
-    if not path or not os.path.exists(path):
-        raise InterpreterError(f"no interpreter at {spec!r} (give a path, a command or 3.X)")
+    path = proc.which(spec)
+    if not path:
+        raise InterpreterError(
+            f"no command {spec!r} on PATH (give a path, a command or 3.X; a file here is ./{spec})"
+        )
     return probe(path)
 
 
@@ -380,7 +397,7 @@ def choose_python(spec: str | None, pypackages: Path | None = None) -> tuple[Int
             versions = []  # a tree the step would refuse does not choose the interpreter
         for command, site_dir in versions:
             match = _VERSION_SPEC.match(command)
-            candidates: list[str | None] = [shutil.which(command, path=path)]
+            candidates: list[str | None] = [proc.which(command, path=path)]
             if match:
                 candidates += candidates_for_version(*match.groups())
             for candidate in dict.fromkeys(c for c in candidates if c):
@@ -389,7 +406,7 @@ def choose_python(spec: str | None, pypackages: Path | None = None) -> tuple[Int
                     if found.facts.command == command and not _is_toolkit(found):
                         return found, f"{command} matches {site_dir}"
     for name in ("python3", "python"):
-        on_path = shutil.which(name, path=path)
+        on_path = proc.which(name, path=path)
         if on_path:
             found = probe(on_path)
             if not _is_toolkit(found):

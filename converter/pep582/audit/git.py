@@ -1,6 +1,6 @@
 """Git hygiene: a tree committed to the project's repository, or one ``git add .`` away.
 
-git runs only through :func:`pep582.proc.run` (its absolute path from ``shutil.which``,
+git runs only through :func:`pep582.proc.run` (its absolute path from :func:`pep582.proc.which`,
 a cleaned environment, ``/`` as working directory, ``core.fsmonitor`` off), and only when
 the project directory and the repository git would open pass the trust rule for the
 effective user: git reads a repository's config, and a config can name programs to run.
@@ -9,7 +9,6 @@ effective user: git reads a repository's config, and a config can name programs 
 from __future__ import annotations
 
 import os
-import shutil
 
 from pep582 import proc
 from pep582.audit.context import Context
@@ -108,7 +107,7 @@ def run(ctx: Context) -> None:
 def _tracked(ctx: Context, project: str) -> tuple[str | None, bool]:
     """Report a tracked tree; return the repository's top directory (if any) and whether
     its ignore rules already keep new files of the tree out."""
-    git = shutil.which("git")
+    git = proc.which("git")
     if git is None:
         ctx.skip("git: not installed; tracked files not checked")
         return None, False

@@ -11,7 +11,6 @@ directory that another user could change is not read (``--no-config``).
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from pep582 import proc
@@ -31,8 +30,7 @@ def find_uv() -> str | None:
         return os.path.abspath(find_uv_bin())
     except (ImportError, FileNotFoundError):
         pass
-    found = shutil.which("uv")
-    return os.path.abspath(found) if found else None
+    return proc.which("uv")
 
 
 def config_guard(cwd: Path | None) -> list[str]:

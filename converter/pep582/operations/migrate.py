@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from pathlib import Path
 
+from pep582 import proc
 from pep582.errors import DestinationError, InterpreterError, SourceError
 from pep582.interpreter import find_python, named_by_scripts, outside_toolkit
 from pep582.names import inside
@@ -40,7 +40,7 @@ def script_interpreter(python: str | None, sources: list[Source]) -> tuple[str, 
             return source.base_executable, []
     if not facts:
         return "", []
-    if shutil.which(facts[0].command, path=outside_toolkit()):
+    if proc.which(facts[0].command, path=outside_toolkit()):
         with contextlib.suppress(InterpreterError):  # asked, so a launcher is seen through
             return named_by_scripts(find_python(facts[0].command).executable), []
     fallback = f"/usr/bin/env {facts[0].command}"
