@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ import pytest
 from pep582.interpreter import Interpreter
 from pep582.step import startup
 
-from helpers import VERSIONS, add_module, hooked_venv, interpreter, pep582, record_row, run
+from helpers import VERSIONS, add_module, hooked_venv, interpreter, pep582, run, tiny_wheel
 
 ODD = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 # Files every version reads alike; the rule must judge at least what each one adds.
@@ -176,19 +175,8 @@ def test_the_audit_reports_it_high(tmp_path: Path, base: Interpreter) -> None:
 def test_the_installer_never_publishes_it(tmp_path: Path, base: Interpreter) -> None:
     wheels = tmp_path / "wheels"
     wheels.mkdir()
-    files = {
-        "goodpkg/__init__.py": b"X = 1\n",
-        "goodpkg.pth": b"/usr/share/goodpkg\x0c#/../../../tmp/evil\n",
-        "goodpkg-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: goodpkg\nVersion: 1.0\n",
-        "goodpkg-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: t\n"
-        b"Root-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = (
-        "".join(record_row(p, d) for p, d in files.items()) + "goodpkg-1.0.dist-info/RECORD,,\n"
-    )
-    with zipfile.ZipFile(wheels / "goodpkg-1.0-py3-none-any.whl", "w") as archive:
-        for path, data in {**files, "goodpkg-1.0.dist-info/RECORD": record.encode()}.items():
-            archive.writestr(path, data)
+    pth = b"/usr/share/goodpkg\x0c#/../../../tmp/evil\n"
+    tiny_wheel(wheels, "goodpkg", "1.0", {"goodpkg/__init__.py": b"X = 1\n", "goodpkg.pth": pth})
     project = tmp_path / "proj"
     project.mkdir()
     done = pep582("install", "--python", base.executable, "--no-index", "--find-links", wheels,
