@@ -52,31 +52,40 @@ def config_refusal(cwd: Path | None) -> str | None:
     refused = untrusted_path(given)  # a link on the way could be re-pointed before uv starts
     if refused:
         return f"another user could change where uv runs, {given}: {refused}"
-    here = os.path.realpath(given)
-    directories = [here]
-    while os.path.dirname(directories[-1]) != directories[-1]:
-        directories.append(os.path.dirname(directories[-1]))
-    for directory in directories:
+    for directory in _directories(given):
         refused = untrusted_path(directory)
         if refused:
             return f"another user could create a configuration file in {directory}: {refused}"
-        for name in _CONFIG_FILES:
-            refused = _place_refusal(os.path.join(directory, name))
-            if refused:
-                return refused
-    for candidate in _user_and_system_files():
+    for candidate in candidate_files(cwd):
         refused = _place_refusal(candidate)
         if refused:
             return refused
     return None
 
 
-def _user_and_system_files() -> list[str]:
-    """The user and system ``uv.toml`` files uv reads (relative entries included: they
-    are refused, as uv would read them from its working directory)."""
+def _directories(cwd: str) -> list[str]:
+    """uv's working directory (resolved) and every directory above it."""
+    here = os.path.realpath(cwd)
+    found = [here]
+    while os.path.dirname(found[-1]) != found[-1]:
+        found.append(os.path.dirname(found[-1]))
+    return found
+
+
+def candidate_files(cwd: Path | None) -> list[str]:
+    """Every configuration file uv could read when run in ``cwd``: ``uv.toml`` and
+    ``pyproject.toml`` in each directory from ``cwd`` up to ``/``, then the user's and
+    the system's ``uv.toml`` (relative entries included: they are refused, as uv would
+    read them from its working directory)."""
+    found = [
+        os.path.join(directory, name)
+        for directory in _directories(os.fspath(cwd or proc.TRUSTED_CWD))
+        for name in _CONFIG_FILES
+    ]
     home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     dirs = os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
     return [
+        *found,
         os.path.join(home, "uv", "uv.toml"),
         *(os.path.join(d, "uv", "uv.toml") for d in dirs.split(os.pathsep) if d),
         "/etc/uv/uv.toml",
