@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
 import time
 from dataclasses import dataclass, field
@@ -141,11 +142,7 @@ def _probe_key(executable: str) -> str | None:
     """The cache key of ``executable``'s description, or None when it must be asked each
     time: a launcher script (a pyenv shim) picks its interpreter by directory."""
     real = os.path.realpath(executable)
-    try:
-        with open(real, "rb") as handle:
-            if handle.read(2) == b"#!":
-                return None
-    except OSError:
+    if _first_bytes(real) in (b"#!", None):
         return None
     parts = [_PROBE, executable, real, os.uname().release, str(os.geteuid()), _host_libc()]
     parts += [os.environ.get(name, "") for name in (*_USER_SITE_VARIABLES, "HOME")]
@@ -216,18 +213,27 @@ def _past_launcher(executable: str, data: dict[str, Any]) -> str:
     starts Python with ``argv[0]`` = its bare name, so Python finds the shim on PATH and
     calls itself that): the same-named file in the interpreter's own ``bin``. Scripts
     would otherwise name the launcher, whose choice changes with the directory."""
-    try:
-        with open(executable, "rb") as handle:
-            if handle.read(2) != b"#!":
-                return executable  # a real binary (or a link to one)
-    except OSError:
-        return executable
+    if _first_bytes(executable) != b"#!":
+        return executable  # a real binary (or a link to one)
     own = os.path.join(str(data.get("prefix", "")), "bin", os.path.basename(executable))
+    head = _first_bytes(own)
+    return own if head is not None and head != b"#!" else executable
+
+
+def _first_bytes(path: str) -> bytes | None:
+    """The first two bytes of the regular file ``path`` (links followed), or None when it
+    is not one or cannot be read: opened without blocking, so a FIFO never stalls us."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        with open(own, "rb") as handle:
-            return own if handle.read(2) != b"#!" else executable
+        fd = os.open(path, flags)
     except OSError:
-        return executable
+        return None
+    try:
+        return os.read(fd, 2) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _ask_with(

@@ -13,7 +13,8 @@ import os
 from pep582 import proc
 from pep582.audit.context import Context
 from pep582.audit.registry import declare
-from pep582.errors import InterpreterError
+from pep582.errors import InterpreterError, SourceError
+from pep582.sources.records import read_head
 from pep582.step.startup import DIRNAME, untrusted_path
 
 FAMILY = "git hygiene"
@@ -56,11 +57,11 @@ def refusal(project: str) -> str | None:
     if marker is not None:
         places.append(marker)
         if os.path.isfile(marker):  # a worktree's or submodule's "gitdir: PATH"
-            try:
-                with open(marker, encoding="utf-8", errors="replace") as handle:
-                    first = handle.read(4096).partition("\n")[0]
-            except OSError as exc:
-                return f"cannot read {marker} ({exc.strerror})"
+            try:  # never through a link, never a FIFO's wait
+                head = read_head(marker, 4096)
+            except SourceError as exc:
+                return str(exc)
+            first = head.decode("utf-8", "replace").partition("\n")[0]
             if first.startswith("gitdir:"):
                 places.append(os.path.join(os.path.dirname(marker), first[7:].strip()))
     for place in places:

@@ -123,7 +123,9 @@ def kind_of(path: Path) -> InputKind:
         return "pyproject"
     if is_valid_pylock_path(path):
         return "pylock"
-    head = path.read_bytes()[:4096]
+    from pep582.sources.records import read_head
+
+    head = read_head(path.absolute(), 4096)  # never a link, never a FIFO or device
     if path.suffix in (".py", ".pyw", ".pyz") or head.startswith(b"#!"):
         raise SourceError(
             f"{path} is a Python script, not a list of requirements; to run it with a "
