@@ -235,3 +235,23 @@ def exchange(first: Path, second: Path) -> None:
                       rename_exchange) != 0:  # fmt: skip
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), str(first))
+
+
+def tiny_wheel(out: Path, name: str, version: str, files: dict[str, bytes]) -> Path:
+    """A pure-Python wheel written by hand (no build: milliseconds): ``files`` plus its
+    METADATA, WHEEL and a true RECORD. Returns its path."""
+    import zipfile
+
+    info = f"{name}-{version}.dist-info"
+    files = {
+        **files,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n",
+    }
+    record = "".join(record_row(p, d) for p, d in files.items()) + f"{info}/RECORD,,\n"
+    wheel = out / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, data in {**files, f"{info}/RECORD": record.encode()}.items():
+            archive.writestr(path, data)
+    return wheel

@@ -74,9 +74,11 @@ def test_a_python_planted_on_path_inside_the_project_is_never_started(
     path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
     # the tree's own Python is named: looking for one for python3.99 skips the planted one
     proc = cli(project, "--python", PY, path=path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 11, proc.stderr
     data = json.loads(proc.stdout)
     assert one(data, "stale-tree", stale.parent)
+    # where the toolkit keeps the python3.99 tree's launcher, and not what it writes there
+    assert one(data, "toolkit-file", bin_dir / "python3.99")["severity"] == "high"
     assert not canary.exists()
     # nothing named: choosing one would search PATH, which reaches into the project
     proc = cli(project, path=path)

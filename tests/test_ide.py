@@ -517,7 +517,7 @@ def test_swapping_a_directory_for_a_link_in_a_loop_never_reaches_outside(
                 outcomes["refused"] += 1
         for _ in range(3):
             proc = ide("--project", project)
-            assert proc.returncode in (0, 5), proc.stderr
+            assert proc.returncode in (0, 4, 5), proc.stderr  # 4: a place changed while judged
             assert proc.returncode == 0 or proc.stderr.count("\n") == 1, proc.stderr
     finally:
         stop.write_text("")

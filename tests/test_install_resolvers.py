@@ -152,23 +152,3 @@ def test_index_options_map_to_both() -> None:
     assert uv[:4] == ["--index-url", "https://i/simple", "--extra-index-url", "https://x/simple"]
     assert "--prerelease" in uv and "--no-index" in uv and ":all:" in uv
     assert IndexOptions(find_links=("w",)).absolute(Path("/p")).find_links == ("/p/w",)
-
-
-def test_uv_reads_no_configuration_another_user_could_change(
-    tmp_path: Path, root_only: None
-) -> None:
-    """uv discovers ``uv.toml``/``pyproject.toml`` upwards from where it runs: one planted
-    by another user (an index of theirs) is not read."""
-    import pwd
-
-    from pep582.install.uv import config_guard
-
-    project = tmp_path / "shared" / "app"
-    project.mkdir(parents=True)
-    planted = tmp_path / "shared" / "uv.toml"
-    planted.write_text('index-url = "https://attacker.invalid/simple"\n')
-    assert config_guard(project) == []  # ours: uv reads it, as it would for us
-    os.chown(planted, pwd.getpwnam("nobody").pw_uid, -1)
-    assert config_guard(project) == ["--no-config"]
-    (project / "pyproject.toml").write_text("[project]\nname = 'app'\n")
-    assert config_guard(project) == []  # the nearest one is the project's own

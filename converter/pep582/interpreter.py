@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import re
-import shutil
+import stat
 import sys
 import time
 from dataclasses import dataclass, field
@@ -142,11 +142,7 @@ def _probe_key(executable: str) -> str | None:
     """The cache key of ``executable``'s description, or None when it must be asked each
     time: a launcher script (a pyenv shim) picks its interpreter by directory."""
     real = os.path.realpath(executable)
-    try:
-        with open(real, "rb") as handle:
-            if handle.read(2) == b"#!":
-                return None
-    except OSError:
+    if _first_bytes(real) in (b"#!", None):
         return None
     parts = [_PROBE, executable, real, os.uname().release, str(os.geteuid()), _host_libc()]
     parts += [os.environ.get(name, "") for name in (*_USER_SITE_VARIABLES, "HOME")]
@@ -217,18 +213,27 @@ def _past_launcher(executable: str, data: dict[str, Any]) -> str:
     starts Python with ``argv[0]`` = its bare name, so Python finds the shim on PATH and
     calls itself that): the same-named file in the interpreter's own ``bin``. Scripts
     would otherwise name the launcher, whose choice changes with the directory."""
-    try:
-        with open(executable, "rb") as handle:
-            if handle.read(2) != b"#!":
-                return executable  # a real binary (or a link to one)
-    except OSError:
-        return executable
+    if _first_bytes(executable) != b"#!":
+        return executable  # a real binary (or a link to one)
     own = os.path.join(str(data.get("prefix", "")), "bin", os.path.basename(executable))
+    head = _first_bytes(own)
+    return own if head is not None and head != b"#!" else executable
+
+
+def _first_bytes(path: str) -> bytes | None:
+    """The first two bytes of the regular file ``path`` (links followed), or None when it
+    is not one or cannot be read: opened without blocking, so a FIFO never stalls us."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        with open(own, "rb") as handle:
-            return own if handle.read(2) != b"#!" else executable
+        fd = os.open(path, flags)
     except OSError:
-        return executable
+        return None
+    try:
+        return os.read(fd, 2) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _ask_with(
@@ -291,12 +296,15 @@ def candidates_for_version(major: str, minor: str, thread: str) -> list[str]:
     """Executables that may be Python ``major.minor[t]``: PATH first, then pyenv's versions."""
     name = f"python{major}.{minor}{thread}"
     found = []
-    on_path = shutil.which(name)
+    on_path = proc.which(name)
     if on_path:
         found.append(on_path)
-    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    pattern = os.path.join(pyenv_root, "versions", f"{major}.{minor}.*{thread}", "bin", name)
-    found.extend(sorted(glob.glob(pattern), reverse=True))
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    if os.path.isabs(pyenv_root):  # a relative root would be looked up from here
+        pattern = os.path.join(
+            glob.escape(pyenv_root), "versions", f"{major}.{minor}.*{thread}", "bin", name
+        )
+        found.extend(sorted(glob.glob(pattern), reverse=True))
     return found
 
 
@@ -315,10 +323,23 @@ def _is_toolkit(interpreter: Interpreter) -> bool:
     ) == os.path.realpath(sys.prefix)
 
 
+def is_path_spec(spec: str) -> bool:
+    """Whether ``--python SPEC`` names a file: only when it holds a path separator. A bare
+    name (``python3.12``, ``3.12``, ``pypy3``) is a command or a version, looked up on
+    ``PATH`` and in pyenv's versions, never as a file in the current directory (which
+    may be a shared one, such as ``/tmp``)."""
+    return os.sep in spec or bool(os.altsep and os.altsep in spec)
+
+
 def find_python(spec: str) -> Interpreter:
-    """Resolve ``--python``: a path, a command, or a version such as ``3.12``/``3.13t``."""
+    """Resolve ``--python``: a path (it holds a ``/``), a command, or a version such as
+    ``3.12``/``3.13t`` (see :func:`is_path_spec`)."""
+    if is_path_spec(spec):
+        if not os.path.exists(spec):
+            raise InterpreterError(f"no interpreter at {spec!r} (give a path, a command or 3.X)")
+        return probe(spec)
     match = _VERSION_SPEC.match(spec)
-    if match and not os.path.exists(spec):
+    if match:
         major, minor, thread = match.groups()
         for candidate in candidates_for_version(major, minor, thread):
             try:
@@ -328,9 +349,11 @@ def find_python(spec: str) -> Interpreter:
             if found.facts.version_tag == f"{major}.{minor}{thread}" and not _is_toolkit(found):
                 return found
         raise InterpreterError(f"no Python {spec} found on PATH or in pyenv's versions")
-    path = spec if os.sep in spec or os.path.exists(spec) else shutil.which(spec)
-    if not path or not os.path.exists(path):
-        raise InterpreterError(f"no interpreter at {spec!r} (give a path, a command or 3.X)")
+    path = proc.which(spec)
+    if not path:
+        raise InterpreterError(
+            f"no command {spec!r} on PATH (give a path, a command or 3.X; a file here is ./{spec})"
+        )
     return probe(path)
 
 
@@ -380,7 +403,7 @@ def choose_python(spec: str | None, pypackages: Path | None = None) -> tuple[Int
             versions = []  # a tree the step would refuse does not choose the interpreter
         for command, site_dir in versions:
             match = _VERSION_SPEC.match(command)
-            candidates: list[str | None] = [shutil.which(command, path=path)]
+            candidates: list[str | None] = [proc.which(command, path=path)]
             if match:
                 candidates += candidates_for_version(*match.groups())
             for candidate in dict.fromkeys(c for c in candidates if c):
@@ -389,7 +412,7 @@ def choose_python(spec: str | None, pypackages: Path | None = None) -> tuple[Int
                     if found.facts.command == command and not _is_toolkit(found):
                         return found, f"{command} matches {site_dir}"
     for name in ("python3", "python"):
-        on_path = shutil.which(name, path=path)
+        on_path = proc.which(name, path=path)
         if on_path:
             found = probe(on_path)
             if not _is_toolkit(found):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -73,15 +74,17 @@ def trusted_program(path: str | os.PathLike[str], what: str = "program") -> str:
 
     The file's real path and every directory above it, the directory the name lives in
     (a link there could be re-pointed) and any ``pyvenv.cfg`` beside it or one level up
-    pass the owner/write rule of the startup step. The toolkit's own interpreter is
-    exempt: it is already running this code.
+    pass the owner/write rule of the startup step. Only the exact path this toolkit's
+    interpreter was started by (``sys.executable``) is exempt: it is already running this
+    code. Another path to the same binary is not: CPython reads the ``pyvenv.cfg`` beside
+    the path it is started by, so a link elsewhere may choose another standard library.
     """
     text = os.fspath(path)
     if not os.path.isabs(text):
         raise InterpreterError(f"{what} {text!r} is not an absolute path")
     if text in _trusted:
         return _trusted[text]
-    if os.path.realpath(text) != os.path.realpath(sys.executable) and os.name == "posix":
+    if text != sys.executable and os.name == "posix":
         places = [text, os.path.dirname(text)]
         for config in (
             os.path.join(os.path.dirname(text), "pyvenv.cfg"),
@@ -100,6 +103,19 @@ def trusted_program(path: str | os.PathLike[str], what: str = "program") -> str:
         raise InterpreterError(f"{what} {text} is not an executable file")
     _trusted[text] = text
     return text
+
+
+def which(name: str, path: str | None = None) -> str | None:
+    """The absolute path of command ``name`` on ``path`` (default ``PATH``), or None.
+    Unlike :func:`shutil.which`, only absolute ``PATH`` entries are searched and ``name``
+    must be a bare name: an empty, ``.`` or other relative entry would find a file in the
+    current directory, which is no place to take a program from."""
+    if not name or os.sep in name or (os.altsep and os.altsep in name):
+        return None
+    entries = (os.environ.get("PATH", os.defpath) if path is None else path).split(os.pathsep)
+    absolute = os.pathsep.join(e for e in entries if os.path.isabs(e))
+    found = shutil.which(name, path=absolute) if absolute else None
+    return os.path.abspath(found) if found else None
 
 
 ISOLATED = ("-I",)

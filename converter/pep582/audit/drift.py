@@ -3,11 +3,11 @@ and PDM still writing its draft ``X.Y/lib`` tree beside a converted one."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 from packaging.utils import canonicalize_name
 
+from pep582 import proc
 from pep582.audit.context import Context, lies_inside
 from pep582.audit.model import Stdlib, Tree
 from pep582.audit.registry import declare
@@ -49,7 +49,7 @@ def _candidates(facts: InterpreterFacts, project: str) -> Iterator[str]:
         major, minor = facts.version
         found = candidates_for_version(str(major), str(minor), "t" if facts.freethreaded else "")
     else:
-        on_path = shutil.which(facts.command)
+        on_path = proc.which(facts.command)
         found = [on_path] if on_path else []
     return (c for c in found if not lies_inside(c, project))
 

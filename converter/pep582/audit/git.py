@@ -1,6 +1,6 @@
 """Git hygiene: a tree committed to the project's repository, or one ``git add .`` away.
 
-git runs only through :func:`pep582.proc.run` (its absolute path from ``shutil.which``,
+git runs only through :func:`pep582.proc.run` (its absolute path from :func:`pep582.proc.which`,
 a cleaned environment, ``/`` as working directory, ``core.fsmonitor`` off), and only when
 the project directory and the repository git would open pass the trust rule for the
 effective user: git reads a repository's config, and a config can name programs to run.
@@ -9,12 +9,12 @@ effective user: git reads a repository's config, and a config can name programs 
 from __future__ import annotations
 
 import os
-import shutil
 
 from pep582 import proc
 from pep582.audit.context import Context
 from pep582.audit.registry import declare
-from pep582.errors import InterpreterError
+from pep582.errors import InterpreterError, SourceError
+from pep582.sources.records import read_head
 from pep582.step.startup import DIRNAME, untrusted_path
 
 FAMILY = "git hygiene"
@@ -57,11 +57,11 @@ def refusal(project: str) -> str | None:
     if marker is not None:
         places.append(marker)
         if os.path.isfile(marker):  # a worktree's or submodule's "gitdir: PATH"
-            try:
-                with open(marker, encoding="utf-8", errors="replace") as handle:
-                    first = handle.read(4096).partition("\n")[0]
-            except OSError as exc:
-                return f"cannot read {marker} ({exc.strerror})"
+            try:  # never through a link, never a FIFO's wait
+                head = read_head(marker, 4096)
+            except SourceError as exc:
+                return str(exc)
+            first = head.decode("utf-8", "replace").partition("\n")[0]
             if first.startswith("gitdir:"):
                 places.append(os.path.join(os.path.dirname(marker), first[7:].strip()))
     for place in places:
@@ -108,7 +108,7 @@ def run(ctx: Context) -> None:
 def _tracked(ctx: Context, project: str) -> tuple[str | None, bool]:
     """Report a tracked tree; return the repository's top directory (if any) and whether
     its ignore rules already keep new files of the tree out."""
-    git = shutil.which("git")
+    git = proc.which("git")
     if git is None:
         ctx.skip("git: not installed; tracked files not checked")
         return None, False

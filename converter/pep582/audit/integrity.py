@@ -4,16 +4,19 @@ outside the tree, and no file that no RECORD (nor an editable's checkout) accoun
 from __future__ import annotations
 
 import os
+import shlex
 from collections import defaultdict
 
-from pep582.audit.context import Context
-from pep582.audit.model import Severity
+from pep582 import proc
+from pep582.audit.context import Context, quoted
+from pep582.audit.model import Severity, Tree
 from pep582.audit.registry import declare
-from pep582.errors import VerificationError
-from pep582.scheme import HYGIENE
+from pep582.errors import InterpreterError, VerificationError
+from pep582.scheme import HYGIENE, scheme_for
+from pep582.scheme import Tree as SchemeTree
 from pep582.sources.distribution import Distribution
 from pep582.sources.records import RecordEntry, check
-from pep582.step.children import BOOTSTRAP
+from pep582.step.children import BOOTSTRAP, bootstrap_source, launcher_source
 from pep582.step.startup import DIRNAME, startup_files
 
 FAMILY = "integrity"
@@ -62,6 +65,18 @@ NO_RECORD = declare(
     "low",
     "a distribution has no RECORD (nor installed-files.txt)",
     {DIST: ""},
+)
+
+TOOLKIT_FILE = declare(
+    "toolkit-file",
+    FAMILY,
+    "high; low for the .gitignore",
+    "a file pep582-toolkit writes into the tree (the bootstrap, a launcher, conftest.py, "
+    ".gitignore) is not exactly what it writes there",
+    {
+        "file": "bootstrap, launcher, mypy-launcher, conftest.py or .gitignore",
+        "reason": "how it differs",
+    },
 )
 
 _PYCACHE = os.sep + "__pycache__"
@@ -219,16 +234,113 @@ def startup_paths(site_dir: str) -> list[str]:
         return []
 
 
-def tree_files(ctx: Context) -> set[str]:
-    """The files the toolkit keeps in a tree besides what distributions install:
-    .gitignore and conftest.py, the bootstrap and each Python's launchers
-    (``step.children``; ``pep582 ide --mypy``'s)."""
-    own = {os.path.join(ctx.root, name) for name in (*HYGIENE, BOOTSTRAP)}
-    for tree in ctx.report.trees:
+# What each file the toolkit keeps in a tree is, for messages and for the fix.
+_BOOTSTRAP_KIND, _LAUNCHER, _MYPY_LAUNCHER = "bootstrap", "launcher", "mypy-launcher"
+_ROLES = {
+    ".gitignore": "the .gitignore that keeps the tree out of git",
+    "conftest.py": "the conftest.py pytest imports whenever it runs in the project",
+    _BOOTSTRAP_KIND: "the bootstrap every Python child of the tree's programs runs",
+    _LAUNCHER: "the launcher the tree's programs run as sys.executable",
+    _MYPY_LAUNCHER: "the launcher mypy runs as its python_executable",
+}
+
+
+def toolkit_paths(root: str, trees: list[Tree]) -> dict[str, tuple[str, Tree | None]]:
+    """The files the toolkit keeps in a tree besides what distributions install, each
+    with its kind and tree: .gitignore and conftest.py, the bootstrap, and each Python's
+    launchers (``step.children``; ``pep582 ide --mypy``'s)."""
+    own: dict[str, tuple[str, Tree | None]] = {
+        os.path.join(root, name): (name, None) for name in HYGIENE
+    }
+    own[os.path.join(root, BOOTSTRAP)] = (_BOOTSTRAP_KIND, None)
+    for tree in trees:
         if tree.layout == "pep582":
-            own.add(os.path.join(tree.scripts, tree.command))
-            own.add(os.path.join(tree.scripts, f"pep582-{tree.command}"))
+            own[os.path.join(tree.scripts, tree.command)] = (_LAUNCHER, tree)
+            own[os.path.join(tree.scripts, f"pep582-{tree.command}")] = (_MYPY_LAUNCHER, tree)
     return own
+
+
+def _launcher_interpreter(data: bytes) -> str | None:
+    """The interpreter a ``bin/pythonX.Y`` launcher's ``exec`` line starts, as
+    :func:`pep582.step.children.launcher_source` was given it."""
+    for line in data.decode("utf-8", "replace").splitlines():
+        if line.startswith("exec ") and line.endswith(' "$@"'):
+            try:
+                words = shlex.split(line[len("exec ") : -len(' "$@"')])
+            except ValueError:
+                return None
+            if len(words) == 2 and words[0] == "/usr/bin/env":
+                return " ".join(words)
+            return words[0] if len(words) == 1 else None
+    return None
+
+
+def _mismatch(ctx: Context, path: str, kind: str, tree: Tree | None) -> str | None:
+    """Why ``path`` is not exactly what the toolkit writes there (None when it is): its
+    bytes differ from every text this version writes for the tree, or the interpreter a
+    launcher names is one another user could change."""
+    text = ctx.index.texts.get(path)
+    if not isinstance(text, str):
+        return getattr(text, "strerror", None) or str(text)
+    data = text.encode("utf-8")
+    interpreter: str | None = None
+    if kind in HYGIENE:
+        same = data == HYGIENE[kind]
+    elif kind == _BOOTSTRAP_KIND:
+        same = data == bootstrap_source()
+    elif kind == _LAUNCHER:
+        interpreter = _launcher_interpreter(data)
+        same = interpreter is not None and launcher_source(interpreter) == data
+    else:
+        assert tree is not None
+        from pep582.operations.ide_mypy import is_launcher
+
+        facts = tree.facts
+        scheme_tree = SchemeTree(tree.layout, facts, scheme_for(ctx.project, facts, tree.layout))
+        same = is_launcher(data, scheme_tree)
+        interpreter = shlex.split(data.split(b"\n", 3)[2].decode())[1] if same else None
+    if not same:
+        return "its content is not what this version of pep582-toolkit writes there"
+    if (
+        interpreter
+        and not interpreter.startswith("/usr/bin/env ")
+        and os.path.lexists(interpreter)
+    ):
+        try:
+            proc.trusted_program(interpreter, "interpreter")
+        except InterpreterError as exc:
+            return f"it starts {interpreter}, which is not safe to run: {exc}"
+    return None
+
+
+def toolkit_files(ctx: Context) -> None:
+    """A file the toolkit writes into the tree that is not what it writes: code that runs
+    (high), or the .gitignore (low)."""
+    for path, (kind, tree) in sorted(toolkit_paths(ctx.root, ctx.report.trees).items()):
+        if ctx.index.lstat(path) is None:
+            continue
+        why = _mismatch(ctx, path, kind, tree)
+        if why is None:
+            continue
+        if kind in HYGIENE:
+            lines = " ".join(quoted(line) for line in HYGIENE[kind].decode().splitlines())
+            fix = f"printf '%s\\n' {lines} > {quoted(path)}"
+        elif kind == _MYPY_LAUNCHER:
+            fix = f"cd {quoted(str(ctx.project))} && pep582 ide --mypy"
+        else:
+            fix = (
+                f"rm -- {quoted(path)}  # the next pep582 install or uninstall that "
+                "changes the tree writes it again"
+            )
+        ctx.add(
+            TOOLKIT_FILE,
+            "low" if kind == ".gitignore" else "high",
+            path,
+            f"a toolkit file was changed: {_ROLES[kind]}: {why}",
+            fix,
+            file=kind,
+            reason=why,
+        )
 
 
 def unowned(ctx: Context) -> None:
@@ -243,7 +355,7 @@ def unowned(ctx: Context) -> None:
     startup = {p for site_dir in site_dirs for p in startup_paths(site_dir)}
     groups: dict[str, list[str]] = defaultdict(list)
     code: set[str] = set()
-    own = tree_files(ctx)
+    own = set(toolkit_paths(ctx.root, ctx.report.trees))  # toolkit_files reports them
     for directory, name, path in index.files:
         if path in own or (skipped and path.startswith(skipped)):
             continue

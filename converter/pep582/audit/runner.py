@@ -85,7 +85,8 @@ def audit(project: str | os.PathLike[str], python: str | None = None) -> Report:
             drift.start_lookups(ctx)  # other Pythons are asked on the pool meanwhile
             site_dirs = {d for tree in report.trees for d in tree.site_dirs}
             # one after the other: both are Python work, and threads would only contend
-            ctx.index = walk_tree(top, site_dirs)
+            own = frozenset(integrity.toolkit_paths(str(root), report.trees))
+            ctx.index = walk_tree(top, site_dirs, own)
             wanted = integrity.plan(ctx, read_distributions(ctx))
             report.entries_walked = 1 + sum(len(e) for e in ctx.index.dirs.values())
             hashing = start_hashing(top, ctx.index, wanted, pool)  # beside the checks
@@ -99,6 +100,7 @@ def audit(project: str | os.PathLike[str], python: str | None = None) -> Report:
             shadowing.tree(ctx)
             scripts.run(ctx)
             startup_code.run(ctx)
+            integrity.toolkit_files(ctx)
             integrity.unowned(ctx)
             permissions.run(ctx)
             git.run(ctx)

@@ -10,14 +10,15 @@ from pep582.audit.context import Context
 from pep582.audit.integrity import startup_paths
 from pep582.audit.model import Severity, Tree
 from pep582.audit.registry import declare
-from pep582.audit.tree import split_pth
+from pep582.audit.tree import pth_problem, split_pth
 from pep582.step.startup import CUSTOMIZE, DIRNAME
 
 FAMILY = "startup code"
 PTH = declare(
     "pth",
     FAMILY,
-    "medium for import lines; high when no RECORD owns the file, or it cannot be read; "
+    "medium for import lines; high when no RECORD owns the file, it cannot be read, or "
+    "Python versions would read different lines from it; "
     "low for an unowned file of path lines",
     "a .pth file that runs code (import lines) or that no distribution installed",
     {"import_lines": "", "path_lines": "", "distribution": "", "error": "when it cannot be read"},
@@ -65,7 +66,7 @@ def _pth_owner(ctx: Context, path: str, paths: list[str]) -> str | None:
     owner = ctx.owning_dist(path)
     if owner is None and paths and ctx.checkouts:
         base = os.path.dirname(path)
-        places = [os.path.normpath(os.path.join(base, line.strip())) for line in paths]
+        places = [os.path.normpath(os.path.join(base, line.rstrip())) for line in paths]
         owners = {ctx.checkouts.get(ctx.checkout_of(place) or "") for place in places}
         if len(owners) == 1:
             owner = owners.pop()
@@ -90,6 +91,20 @@ def _pth(ctx: Context, tree: Tree, path: str) -> None:
         return
     imports, paths = split_pth(text)
     owner = _pth_owner(ctx, path, paths)
+    problem = pth_problem(text)
+    if problem:
+        ctx.add(
+            PTH,
+            "high",
+            path,
+            f"Python versions would read different lines from it: it {problem} (the "
+            "startup step refuses the tree)",
+            "delete it, or rewrite it as UTF-8 text with plain line ends (\\n)",
+            import_lines=imports,
+            path_lines=paths,
+            distribution=owner,
+        )
+        return
     if owner and (not imports or _editable_hooks(ctx, path, owner, imports)):
         return  # a distribution's path entries or its own finder (editables, namespaces)
     by = f"installed by {owner}" if owner else "no distribution installed it"

@@ -10,6 +10,7 @@ distribution whose ``.pth`` line, PEP 660 finder or ``.egg-link`` points into it
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from pep582.audit.context import Context
@@ -17,6 +18,7 @@ from pep582.audit.model import Tree
 from pep582.errors import SourceError
 from pep582.scheme import trees_in
 from pep582.sources.distribution import inventory
+from pep582.step.startup import pth_kind, pth_lines
 
 # What marks the top of a version-control checkout (pip's editable VCS installs).
 VCS_MARKERS = (".git", ".hg", ".svn", ".bzr")
@@ -61,13 +63,25 @@ def read_distributions(ctx: Context) -> dict[str, str]:
 
 def split_pth(text: str) -> tuple[list[str], list[str]]:
     """The import lines and the path lines of a ``.pth`` file, as site.py tells them
-    apart (comments and blank lines are neither)."""
-    lines = text.splitlines()
-    imports = [line for line in lines if line.startswith(("import ", "import\t"))]
-    paths = [
-        line for line in lines if line.strip() and not line.startswith("#") and line not in imports
-    ]
+    apart (comments and blank lines are neither), on every Python version: a file that
+    versions split differently (:func:`pth_problem`) gives the lines of each reading."""
+    readings = text.splitlines() + re.split(r"\r\n|\r|\n", text)
+    if text.startswith("\ufeff"):
+        readings += text[1:].splitlines()[:1]
+    lines = list(dict.fromkeys(readings))
+    imports = [line for line in lines if pth_kind(line) == "import"]
+    paths = [line for line in lines if pth_kind(line) == "path"]
     return imports, paths
+
+
+def pth_problem(text: str) -> str | None:
+    """Why site.py would read different lines from a ``.pth`` file's text on different
+    Python versions (the startup step refuses such a tree), or None."""
+    try:
+        pth_lines(text.encode("utf-8", "surrogatepass"))
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def find_checkouts(ctx: Context) -> None:
@@ -85,7 +99,7 @@ def find_checkouts(ctx: Context) -> None:
                     continue
                 if path.endswith(".pth"):
                     base = os.path.dirname(path)
-                    pointers += [os.path.join(base, line.strip()) for line in split_pth(text)[1]]
+                    pointers += [os.path.join(base, line.rstrip()) for line in split_pth(text)[1]]
                 else:  # a finder: MAPPING = {'name': '/abs/path', ...}
                     pointers += [p for q in ("'", '"') for p in text.split(q) if p[:1] == "/"]
             for pointer in pointers:

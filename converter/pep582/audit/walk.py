@@ -174,10 +174,10 @@ def _hash_batch(
     return out
 
 
-def walk_tree(top: fs.Dir, site_dirs: set[str]) -> Index:
+def walk_tree(top: fs.Dir, site_dirs: set[str], also: frozenset[str] = frozenset()) -> Index:
     """Walk the tree open at ``top`` once: note every entry, and read the ``.pth`` files
-    and finders at the top of ``site_dirs`` and the tree's own ``.gitignore``
-    (:attr:`Index.texts`)."""
+    and finders at the top of ``site_dirs``, the tree's own ``.gitignore`` and the files
+    ``also`` names (the toolkit's own: :attr:`Index.texts`)."""
     root = top.path
     info = os.fstat(top.fd)
     index = Index(root, os.path.realpath(root), info.st_uid)
@@ -199,7 +199,11 @@ def walk_tree(top: fs.Dir, site_dirs: set[str]) -> Index:
                 if stat.S_ISLNK(mode):
                     links[path] = directory.readlink(name)
             _judge(index, path, entry)
-            if (in_site_dir and is_site_text(name)) or (here == root and name == ".gitignore"):
+            if (
+                (in_site_dir and is_site_text(name))
+                or (here == root and name == ".gitignore")
+                or path in also
+            ):
                 index.texts[path] = _read(directory, name, mode)
     return index
 

@@ -3,10 +3,11 @@
 pip and uv both read a wheel named by path (or ``file:`` URL) while resolving, and both
 wait forever on a FIFO or ``/dev/zero`` and read a sparse file of any size to hash it.
 So the local files a request names — command-line requirements and editables, the
-lines of requirements files (nested ``-r``/``-c`` included), and the artifacts in local
-``--find-links`` directories — are judged first by :mod:`pep582.install.localfiles`;
-so are the project directories it names, which a resolver builds (running their code)
-to read their metadata.
+lines of requirements files (nested ``-r``/``-c`` included) — are judged first by
+:mod:`pep582.install.localfiles`; so are the project directories it names, which a
+resolver builds (running their code) to read their metadata; and so are the local
+places a resolver takes packages from and may build from — ``--find-links`` directories
+and local indexes, wherever they are named (:mod:`pep582.install.locations`).
 
 This is a scan, not a second parser: the files still go to the resolver unchanged. It
 also notes what only pip understands in a requirements file (``--hash`` and
@@ -24,16 +25,18 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from pep582.install import locations
 from pep582.install.localfiles import check_directory, check_file, path_of_url
 from pep582.sources.records import read_text
 
-ARCHIVES = (".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz", ".tar")
+ARCHIVES = locations.ARCHIVES
 PIP_ONLY = ("--hash", "--require-hashes", "--config-settings", "--global-option",
             "--install-option")  # fmt: skip
 MAX_NESTING = 20
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 _OPTION_WITH_VALUE = re.compile(
-    r"^(-r|--requirement|-c|--constraint|-e|--editable|-f|--find-links)(?:\s*=\s*|\s+|(?<=^-[rcef]))(\S+)"
+    r"^(-r|--requirement|-c|--constraint|-e|--editable|-f|--find-links|-i|--index-url|"
+    r"--extra-index-url)(?:\s*=\s*|\s+|(?<=^-[rcefi]))(\S+)"
 )
 
 
@@ -51,20 +54,27 @@ def scan(
     files: list[Path],
     find_links: list[str],
     cwd: Path,
+    index_urls: list[str] | tuple[str, ...] = (),
+    uv_config: bool = True,
 ) -> Scan:
-    """Judge every local file the request names; what only pip can do is returned."""
+    """Judge every local file the request names, and every local place packages may come
+    from (``index_urls``: the command line's ``--index-url`` and ``--extra-index-url``;
+    ``uv_config``: whether uv may read its configuration files); what only pip can do is
+    returned."""
     found = Scan()
     for requirement in requirements:
         _check_requirement(requirement, cwd, f"requirement {requirement!r}")
     for editable in editables:
         _check_editable(editable, cwd, f"editable {editable!r}", found)
     for link in find_links:
-        _check_find_links(link, cwd, f"--find-links {link}")
+        locations.check(link, locations.FIND_LINKS, cwd, f"--find-links {link}")
+    for url in index_urls:
+        locations.check(url, locations.INDEX, cwd, f"index {url}")
     seen: set[str] = set()
     for name in files:
         _scan_file(cwd / name, cwd, found, seen, 0)
-    for link in os.environ.get("PIP_FIND_LINKS", "").split():
-        _check_find_links(link, cwd, f"PIP_FIND_LINKS {link}")
+    for location, kind, base, where in locations.configured(cwd, uv_config):
+        locations.check(location, kind, base, where)
     return found
 
 
@@ -91,7 +101,8 @@ def _scan_file(path: Path, cwd: Path, found: Scan, seen: set[str], depth: int) -
             elif option in ("-e", "--editable"):
                 _check_editable(value, cwd, where, found)
             else:
-                _check_find_links(value, cwd, f"{where}: {option} {value}")
+                kind = locations.FIND_LINKS if option in ("-f", "--find-links") else "index"
+                locations.check(value, kind, cwd, f"{where}: {option} {value}")
             continue
         if line.startswith("-"):
             continue  # another option: an index URL, --pre, ...
@@ -152,18 +163,6 @@ def _check_editable(text: str, cwd: Path, what: str, found: Scan) -> None:
     local = path_of_url(text) if text.startswith("file:") else cwd / text.split("[", 1)[0]
     if local is not None and os.path.lexists(local):
         check_directory(local, what)  # a project directory others cannot change
-
-
-def _check_find_links(location: str, cwd: Path, what: str) -> None:
-    local = path_of_url(location) if "://" in location else cwd / location
-    if local is None or not os.path.isdir(local):
-        if local is not None and os.path.lexists(local) and not os.path.isdir(local):
-            check_file(local, what, trust=False)
-        return
-    with os.scandir(local) as entries:
-        for entry in entries:
-            if entry.name.endswith(ARCHIVES):
-                check_file(Path(entry.path), what, trust=False)
 
 
 __all__ = ["ARCHIVES", "Scan", "scan"]

@@ -12,7 +12,6 @@ offline is not used, and one line says so and what to run; the project's
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,7 +97,7 @@ def _uv(project: Path, extras: Sequence[str], groups: Sequence[str], with_projec
 
 
 def _tool(project: Path, tool: str, arguments: list[str]) -> str:
-    program = shutil.which(tool, path=outside_toolkit())
+    program = proc.which(tool, path=outside_toolkit())
     export = f"`{tool} {' '.join(arguments)} -o pylock.toml`"
     if program is None:
         raise _NotUsed(f"{tool} is not installed (run {export} where it is)")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import configparser
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Literal
 from packaging.utils import canonicalize_name
 
 from pep582.errors import ResolutionError, SourceError
-from pep582.install import inputs, pip, uv
+from pep582.install import inputs, locations, pip, uv
 from pep582.install.artifacts import Artifact
 from pep582.install.indexes import IndexOptions
 from pep582.install.tomlfiles import tomllib
@@ -78,15 +77,17 @@ def resolve(
     """Resolve ``request`` for ``interpreter``: every local file it names judged first
     (:mod:`pep582.install.inputs`), then one resolver run. ``src``: where pip clones VCS
     editables (private to this run; asked only when there are some)."""
+    cwd = request.cwd if request.files or request.constraints else None
     found = inputs.scan(
         request.requirements,
         request.editables,
         [*request.files, *request.constraints],
         list(index.find_links),
         request.cwd,
+        index_urls=[*([index.index_url] if index.index_url else []), *index.extra_index_url],
+        uv_config=uv.config_refusal(cwd) is None,
     )
     chosen, note = choose(resolver or _from_environment(), found, request.what)
-    cwd = request.cwd if request.files or request.constraints else None
     pins = workdir / "installed.txt"
     pins.write_text("".join(f"{line}\n" for line in request.pins), encoding="utf-8")
     notes = [note] if note else []
@@ -151,7 +152,7 @@ def pip_index_configuration() -> str | None:
     for key in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX"):
         if os.environ.get(key, "").strip():
             return key
-    for path in _pip_config_files():
+    for path in locations.pip_config_files():
         parser = configparser.RawConfigParser()
         try:
             parser.read(path, encoding="utf-8")
@@ -162,22 +163,6 @@ def pip_index_configuration() -> str | None:
                 if key.replace("_", "-") in _PIP_INDEX_KEYS:
                     return f"{key} in {path}"
     return None
-
-
-def _pip_config_files() -> list[str]:
-    """The configuration files pip reads, in pip's order (pip's documented locations)."""
-    configured = os.environ.get("PIP_CONFIG_FILE")
-    if configured == os.devnull:
-        return []
-    home = Path.home()
-    xdg_dirs = os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
-    files = [os.path.join(d, "pip", "pip.conf") for d in xdg_dirs.split(os.pathsep) if d]
-    files += ["/etc/pip.conf", str(home / ".pip" / "pip.conf")]
-    xdg_home = os.environ.get("XDG_CONFIG_HOME") or str(home / ".config")
-    files += [os.path.join(xdg_home, "pip", "pip.conf"), os.path.join(sys.prefix, "pip.conf")]
-    if configured:
-        files.append(configured)
-    return [f for f in files if os.path.isfile(f)]
 
 
 def _with_uv(

@@ -3,15 +3,26 @@
 uv resolves for the target interpreter (its markers and tags) and writes a PEP 751 lock
 on stdout; that lock is then installed exactly like a ``pylock.toml`` the user gave
 (:mod:`pep582.install.pylock`): hashes checked, files fetched through pip. uv runs
-through ``pep582.proc.run`` with uv's own configuration (``uv.toml``, ``UV_*``
-variables); a ``uv.toml`` or ``pyproject.toml`` uv would discover above the working
-directory that another user could change is not read (``--no-config``).
+through ``pep582.proc.run`` with uv's own configuration (``uv.toml``, ``[tool.uv]``,
+``UV_*`` variables) only when no configuration file another user could change or create
+can be read; otherwise with ``--no-config`` (see :func:`config_guard`).
+
+How that is decided (judge every candidate, not the nearest one): uv looks for a
+``uv.toml`` or a ``pyproject.toml`` with a ``[tool.uv]`` table in its working directory
+and then in every directory above it, skipping a ``pyproject.toml`` without that table or
+that it cannot parse, and it also reads the user's (``$XDG_CONFIG_HOME/uv/uv.toml``,
+``~/.config/uv/uv.toml``) and the system's (``$XDG_CONFIG_DIRS/uv/uv.toml``,
+``/etc/xdg/uv/uv.toml``, ``/etc/uv/uv.toml``) files. Which of them uv would use depends on
+their content, which another user may change between our look and uv's; so every
+directory from the working directory up to ``/`` must pass the trust rule (nobody else
+may create a file in it: a project under ``/tmp`` therefore always runs uv with
+``--no-config``), and so must every ``uv.toml`` and ``pyproject.toml`` in them and every
+user or system file (or, when absent, the nearest directory that would hold it).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from pep582 import proc
@@ -31,21 +42,72 @@ def find_uv() -> str | None:
         return os.path.abspath(find_uv_bin())
     except (ImportError, FileNotFoundError):
         pass
-    found = shutil.which("uv")
-    return os.path.abspath(found) if found else None
+    return proc.which("uv")
+
+
+def config_refusal(cwd: Path | None) -> str | None:
+    """Why uv, run in ``cwd``, could read a configuration file another user could change
+    or create (the module docstring says which files); None when it could not."""
+    given = os.fspath(cwd or proc.TRUSTED_CWD)
+    refused = untrusted_path(given)  # a link on the way could be re-pointed before uv starts
+    if refused:
+        return f"another user could change where uv runs, {given}: {refused}"
+    for directory in _directories(given):
+        refused = untrusted_path(directory)
+        if refused:
+            return f"another user could create a configuration file in {directory}: {refused}"
+    for candidate in candidate_files(cwd):
+        refused = _place_refusal(candidate)
+        if refused:
+            return refused
+    return None
+
+
+def _directories(cwd: str) -> list[str]:
+    """uv's working directory (resolved) and every directory above it."""
+    here = os.path.realpath(cwd)
+    found = [here]
+    while os.path.dirname(found[-1]) != found[-1]:
+        found.append(os.path.dirname(found[-1]))
+    return found
+
+
+def candidate_files(cwd: Path | None) -> list[str]:
+    """Every configuration file uv could read when run in ``cwd``: ``uv.toml`` and
+    ``pyproject.toml`` in each directory from ``cwd`` up to ``/``, then the user's and
+    the system's ``uv.toml`` (relative entries included: they are refused, as uv would
+    read them from its working directory)."""
+    found = [
+        os.path.join(directory, name)
+        for directory in _directories(os.fspath(cwd or proc.TRUSTED_CWD))
+        for name in _CONFIG_FILES
+    ]
+    home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    dirs = os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    return [
+        *found,
+        os.path.join(home, "uv", "uv.toml"),
+        *(os.path.join(d, "uv", "uv.toml") for d in dirs.split(os.pathsep) if d),
+        "/etc/uv/uv.toml",
+    ]
+
+
+def _place_refusal(path: str) -> str | None:
+    """Why another user could change ``path`` or, when it does not exist, create it (the
+    nearest directory that exists is judged)."""
+    if not os.path.isabs(path):
+        return f"uv would read {path!r}, relative to its working directory"
+    here = path
+    while not os.path.lexists(here):
+        here = os.path.dirname(here)
+    refused = untrusted_path(here)
+    return f"uv would read {path}: {refused}" if refused else None
 
 
 def config_guard(cwd: Path | None) -> list[str]:
-    """``--no-config`` when the configuration file uv would discover from ``cwd`` (the
-    nearest ``uv.toml``/``pyproject.toml`` at or above it) is one another user could
-    change; nothing otherwise."""
-    here = Path(os.path.realpath(cwd or proc.TRUSTED_CWD))
-    for directory in (here, *here.parents):
-        for name in _CONFIG_FILES:
-            candidate = directory / name
-            if os.path.lexists(candidate):
-                return ["--no-config"] if untrusted_path(str(candidate)) else []
-    return []
+    """``--no-config`` when uv, run in ``cwd``, could read a configuration file another
+    user could change or create (:func:`config_refusal`); nothing otherwise."""
+    return ["--no-config"] if config_refusal(cwd) else []
 
 
 def run_uv(
@@ -143,4 +205,11 @@ def executable_or_error(what: str) -> str:
     return uv
 
 
-__all__ = ["compile_lock", "config_guard", "executable_or_error", "export_lock", "find_uv"]
+__all__ = [
+    "compile_lock",
+    "config_guard",
+    "config_refusal",
+    "executable_or_error",
+    "export_lock",
+    "find_uv",
+]

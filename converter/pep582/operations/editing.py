@@ -11,8 +11,10 @@ was opened: the swap is an error, or too late to matter.
 Links are followed only where nobody else could have put them: a link owned by root or
 the effective user, in a directory only they may change (a sticky directory such as
 ``/tmp`` counts when they own it). Below the project directory a link must also stay
-inside it (a relative target that never climbs out). A file keeps its owner and mode;
-a file or directory made here gets the owner of the directory it is made in.
+inside it (a relative target that never climbs out). A file keeps its owner and mode.
+A file or directory made here belongs to the effective user, except that root editing
+another user's project gives what it makes to the project's owner when it is made in a
+directory that user owns (their project keeps being theirs); never to anyone else.
 """
 
 from __future__ import annotations
@@ -55,20 +57,34 @@ def _followable(here: fs.Dir, name: str, info: os.stat_result) -> str | None:
     return None
 
 
-def _give(directory: fs.Dir, fd: int) -> None:
-    """Make the new file or directory ``fd`` belong to ``directory``'s owner (as root)."""
-    if os.geteuid() != 0:
+def project_owner(project: fs.Dir) -> int:
+    """Who owns the project directory open at ``project``."""
+    return os.fstat(project.fd).st_uid
+
+
+def _give(directory: fs.Dir, fd: int, owner: int | None) -> None:
+    """As root, make the new file or directory ``fd`` belong to ``owner`` (the project's
+    owner) when ``directory`` is theirs; otherwise it stays the effective user's."""
+    if os.geteuid() != 0 or owner is None or owner == 0:
         return
     holder = os.fstat(directory.fd)
-    if holder.st_uid != 0:
+    if holder.st_uid == owner:
         os.fchown(fd, holder.st_uid, holder.st_gid)
 
 
-def _walk(stack: list[fs.Dir], parts: list[str], *, confined: bool, create: bool) -> fs.Dir:
+def _walk(
+    stack: list[fs.Dir],
+    parts: list[str],
+    *,
+    confined: bool,
+    create: bool,
+    owner: int | None = None,
+) -> fs.Dir:
     """Enter ``parts`` from ``stack[-1]`` (``stack`` holds the directories entered so far,
     the first one the start); return the directory reached (the caller closes it).
     ``confined``: the walk must stay below ``stack[0]`` (no absolute link, no ``..`` above
-    it). Everything in ``stack`` is closed."""
+    it); a directory made (``create``) is given to ``owner`` as :func:`_give` says.
+    Everything in ``stack`` is closed."""
     links = 0
     try:
         while parts:
@@ -90,7 +106,7 @@ def _walk(stack: list[fs.Dir], parts: list[str], *, confined: bool, create: bool
                 try:
                     here.mkdir(name, exist_ok=True)
                     with here.sub(name) as made:
-                        _give(here, made.fd)
+                        _give(here, made.fd, owner)
                 except fs.NotPlain as exc:
                     raise SourceError(
                         f"{exc.filename} is not a plain directory (a link?)"
@@ -144,7 +160,8 @@ def open_inside(project: fs.Dir, relative: str, *, create: bool = False) -> fs.D
     """The directory ``relative`` (``/``-separated) below ``project`` (made when missing
     with ``create``)."""
     start = fs.Dir(os.dup(project.fd), project.path)
-    found = _walk([start], relative.split("/"), confined=True, create=create)
+    owner = project_owner(project)
+    found = _walk([start], relative.split("/"), confined=True, create=create, owner=owner)
     found.path = os.path.join(project.path, relative)
     return found
 
@@ -179,10 +196,12 @@ def replace(
     data: bytes,
     existing: os.stat_result | None,
     mode: int = 0o644,
+    owner: int | None = None,
 ) -> None:
     """Make ``name`` in ``directory`` hold ``data``: written to a new temporary file there,
-    given the old file's owner and mode (a new file: ``mode`` and the directory's owner),
-    and renamed over ``name``."""
+    given the old file's owner and mode (a new file: ``mode``, and ``owner`` — the
+    project's — as :func:`_give` says; with None it stays the effective user's), and
+    renamed over ``name``."""
     path = directory.join(name)
     fd = -1
     temporary = ""
@@ -212,7 +231,7 @@ def replace(
                         ) from None
             else:
                 os.fchmod(fd, mode & ~_umask())
-                _give(directory, fd)
+                _give(directory, fd, owner)
             os.fsync(fd)
         finally:
             os.close(fd)

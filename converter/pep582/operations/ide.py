@@ -198,7 +198,9 @@ def _edit_json(
         path = Path(d.join(name))
         if text is not None and document.text == text:
             return path, False
-        editing.replace(d, name, document.text.encode("utf-8"), info)
+        editing.replace(
+            d, name, document.text.encode("utf-8"), info, owner=editing.project_owner(project)
+        )
         return path, True
 
 
@@ -293,6 +295,8 @@ def _configure(
 ) -> None:
     from pep582.operations import ide_mypy
 
+    if "mypy" in tools and setup.python is not None:
+        ide_mypy.check_place(project, setup.tree)  # before anything is written
     for tool in tools:
         if tool == "vscode":
             written.append(vscode(project, setup))

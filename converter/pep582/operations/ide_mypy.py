@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from pep582 import fs
-from pep582.errors import SourceError
+from pep582.errors import DestinationError, SourceError
 from pep582.install.tomlfiles import tomllib
 from pep582.interpreter import Interpreter
 from pep582.operations import editing
 from pep582.operations.ide import ours
 from pep582.scheme import Tree
 from pep582.step import scripts
+from pep582.step.startup import judge
 
 MARKER = "# pep582 ide: installed in __pypackages__, not your code: errors there are silenced"
 _HEADER = re.compile(r"^\s*\[")
@@ -299,8 +300,26 @@ def _choose(project: fs.Dir) -> tuple[str, str | None, Any, bool]:
     return "mypy.ini", None, None, False
 
 
+def check_place(project: fs.Dir, tree: Tree) -> None:
+    """Refuse (DestinationError) unless the launcher's directory and place pass the trust
+    rule: owned by root, you or the project's owner (whose project it is, as the step
+    allows the current directory's owner), and writable by nobody else."""
+    place = Path(tree.scheme.scripts, launcher_name(tree))
+    owner = f"/proc/self/fd/{project.fd}"  # the project directory that was opened
+    also = [str(place.parent), str(place)]
+    _, refused = judge(str(tree.scheme.data), [], owner if os.path.exists(owner) else None, also)
+    if refused:
+        raise DestinationError(
+            f"not writing {place}: mypy would run it as you, and another user could change "
+            f"it ({refused})"
+        )
+
+
 def configure(project: fs.Dir, tree: Tree, python: Interpreter) -> list[tuple[Path, bool]]:
-    """Write the launcher and point the mypy settings at it."""
+    """Write the launcher and point the mypy settings at it. The launcher is code mypy
+    runs as you: its directory and its place must pass the trust rule (as for console
+    scripts), else nothing is written (:func:`check_place`)."""
+    check_place(project, tree)
     scripts_dir = Path(tree.scheme.scripts)
     relative = scripts_dir.relative_to(Path(project.path)).as_posix()
     name = launcher_name(tree)
@@ -316,7 +335,8 @@ def configure(project: fs.Dir, tree: Tree, python: Interpreter) -> list[tuple[Pa
             raise SourceError(f"{path}: {exc.strerror}; not replacing it") from None
         if current != data:
             info = directory.lstat(name) if current is not None else None
-            editing.replace(directory, name, data, info, mode=0o755)
+            owner = editing.project_owner(project)  # theirs when root edits their project
+            editing.replace(directory, name, data, info, mode=0o755, owner=owner)
         written.append((path, current != data))
     config, text, info, toml = _choose(project)
     executable = f"$MYPY_CONFIG_FILE_DIR/{relative}/{name}"
@@ -325,6 +345,8 @@ def configure(project: fs.Dir, tree: Tree, python: Interpreter) -> list[tuple[Pa
     if text is not None and new == text:
         written.append((config_path, False))
     else:
-        editing.replace(project, config, new.encode("utf-8"), info)
+        editing.replace(
+            project, config, new.encode("utf-8"), info, owner=editing.project_owner(project)
+        )
         written.append((config_path, True))
     return written

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from pathlib import Path
 
+from pep582 import proc
 from pep582.errors import DestinationError, InterpreterError, SourceError
 from pep582.interpreter import find_python, named_by_scripts, outside_toolkit
 from pep582.names import inside
@@ -40,7 +40,7 @@ def script_interpreter(python: str | None, sources: list[Source]) -> tuple[str, 
             return source.base_executable, []
     if not facts:
         return "", []
-    if shutil.which(facts[0].command, path=outside_toolkit()):
+    if proc.which(facts[0].command, path=outside_toolkit()):
         with contextlib.suppress(InterpreterError):  # asked, so a launcher is seen through
             return named_by_scripts(find_python(facts[0].command).executable), []
     fallback = f"/usr/bin/env {facts[0].command}"
@@ -123,7 +123,9 @@ def kind_of(path: Path) -> InputKind:
         return "pyproject"
     if is_valid_pylock_path(path):
         return "pylock"
-    head = path.read_bytes()[:4096]
+    from pep582.sources.records import read_head
+
+    head = read_head(path.absolute(), 4096)  # never a link, never a FIFO or device
     if path.suffix in (".py", ".pyw", ".pyz") or head.startswith(b"#!"):
         raise SourceError(
             f"{path} is a Python script, not a list of requirements; to run it with a "

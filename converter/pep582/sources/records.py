@@ -70,6 +70,16 @@ def read_regular(path: str | os.PathLike[str], limit: int = MAX_FILE) -> bytes:
     """The bytes of a file the user named (a requirements, TOML or config file): opened
     once, never through a link at its last component, never a FIFO or device (they would
     block or never end), at most ``limit`` bytes; failures name the file."""
+    return _read(path, limit, whole=True)
+
+
+def read_head(path: str | os.PathLike[str], size: int) -> bytes:
+    """The first ``size`` bytes (at most) of a file the user named, opened and refused
+    exactly as :func:`read_regular` does (a link, a FIFO, a device: one line)."""
+    return _read(path, size, whole=False)
+
+
+def _read(path: str | os.PathLike[str], limit: int, whole: bool) -> bytes:
     try:
         fd = os.open(path, fs.READ_FLAGS)
     except OSError as exc:
@@ -79,6 +89,8 @@ def read_regular(path: str | os.PathLike[str], limit: int = MAX_FILE) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise SourceError(f"{path}: not a regular file")
+        if not whole:
+            return os.read(fd, limit)
         if info.st_size > limit:
             raise SourceError(f"{path}: larger than {limit >> 20} MiB; refusing to read it")
         return fs.read_fd(fd, limit, str(path))

@@ -499,16 +499,62 @@ def startup_files(site_dir: str) -> "list[str]":
     )
 
 
+# Line breaks str.splitlines() honours besides \n, \r and \r\n. site.py splits a .pth
+# file's text with splitlines() from 3.13 on, but reads it line by line with universal
+# newlines (\n, \r, \r\n only) on 3.9-3.12, so a .pth holding one of these (or a NUL,
+# which ends site's reading of the file) is refused: every version must read the lines
+# the rule judged.
+PTH_ODD_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00"
+
+
+def pth_lines(data: bytes) -> "list[tuple[int, str]]":
+    """``(number, line)`` for each line of a ``.pth`` file as ``site.py`` reads it on
+    every version from 3.9: UTF-8 text split at ``\n``, ``\r`` and ``\r\n``; with a
+    byte-order mark the first line comes twice, with it (3.9-3.12 keep it) and without
+    (3.13+ drop it). ValueError naming what versions would read differently: text that is
+    not UTF-8 (read in the locale's encoding), any other line break, a NUL."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"is not UTF-8 text (byte {exc.start}), which site.py reads in the locale's encoding"
+        ) from None
+    odd = [text.index(char) for char in PTH_ODD_BREAKS if char in text]
+    if odd:
+        at = min(odd)
+        number = text[:at].replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
+        what = "a NUL" if text[at] == "\0" else "a line break site.py honours only on 3.13+"
+        raise ValueError(f"line {number} holds {text[at]!r}, {what}")
+    lines = list(enumerate(text.splitlines(), start=1))
+    if text.startswith("\ufeff"):
+        lines.insert(0, (1, lines[0][1][1:]))
+    return lines
+
+
+def pth_kind(line: str) -> str:
+    """What ``site.py`` does with one line of a ``.pth`` file: ``"skip"`` (a comment or
+    blank), ``"import"`` (executed) or ``"path"`` (``line.rstrip()`` is joined to the site
+    directory)."""
+    if line.startswith("#") or not line.strip():
+        return "skip"
+    if line.startswith(("import ", "import\t")):
+        return "import"
+    return "path"
+
+
 def _judge_pth(path: str, site_dir: str, allowed: "set[int]") -> None:
     try:
         with open(path, "rb") as handle:
-            lines = handle.read().decode("utf-8", "replace").splitlines()
+            data = handle.read()
     except OSError:
         return
-    for number, line in enumerate(lines, start=1):
-        line = line.strip()
-        if line and not line.startswith(("#", "import ", "import\t")):
-            _judge_named(os.path.join(site_dir, line), allowed, f"{path}:{number}")
+    try:
+        lines = pth_lines(data)
+    except ValueError as exc:
+        raise _Verdict(f"{path} {exc}") from None
+    for number, line in lines:
+        if pth_kind(line) == "path":
+            _judge_named(os.path.join(site_dir, line.rstrip()), allowed, f"{path}:{number}")
 
 
 def _judge_tree(
