@@ -61,7 +61,7 @@ from common import (
 from packaging.pylock import PackageWheel, Pylock
 from packaging.utils import canonicalize_name as canonical
 
-from pep582.install.tomlfiles import load_toml
+from pep582.parse import load_toml
 
 OURS_WARM = "pep582-migrate pylock.toml (warm cache)"
 OURS_COLD = "pep582-migrate pylock.toml (cold cache)"

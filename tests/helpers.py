@@ -162,6 +162,16 @@ def record_row(path: str, data: bytes) -> str:
     return out.getvalue()
 
 
+def make_dirs(path: Path) -> None:
+    """``mkdir -p`` as a loop (``os.makedirs`` and pathlib recurse once per level)."""
+    missing = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir()
+
+
 def fake_dist(
     site: Path,
     name: str,
@@ -188,7 +198,7 @@ def fake_dist(
     rows = []
     for relative, data in {**files, **{f"{info.name}/{k}": v for k, v in meta.items()}}.items():
         target = site / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(target.parent)
         target.write_bytes(data)
         rows.append(record_row(relative, data))
     (info / "RECORD").write_text("".join(rows) + extra_record + f"{info.name}/RECORD,,\n")

@@ -28,6 +28,10 @@ DIR_FLAGS = os.O_RDONLY | DIRECTORY | NOFOLLOW | CLOEXEC
 READ_FLAGS = os.O_RDONLY | NOFOLLOW | NONBLOCK | CLOEXEC
 CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC
 CHUNK = 1 << 20
+# Directories below a root the toolkit reads or writes: a real package nests a few dozen
+# at most; a deeper one is refused (one descriptor is open per level while walking, and
+# Python code that recurses per level would exceed the recursion limit near 1,000).
+MAX_DEPTH = 256
 SUPPORTED = (
     os.open in os.supports_dir_fd
     and os.stat in os.supports_dir_fd
@@ -42,6 +46,13 @@ class NotPlain(OSError):
 
 def _not_plain(path: str, what: str) -> NotPlain:
     return NotPlain(errno.ELOOP, f"not a plain {what} (a link?)", path)
+
+
+def too_deep(path: str) -> NotPlain:
+    """The error for a directory below :data:`MAX_DEPTH` (its path shortened to be read)."""
+    parts = path.split(os.sep)
+    shown = os.sep.join([*parts[:10], "...", *parts[-2:]]) if len(parts) > 14 else path
+    return NotPlain(errno.ENAMETOOLONG, f"more than {MAX_DEPTH} directories deep", shown)
 
 
 class Dir:
@@ -209,17 +220,51 @@ class Dir:
 
     def remove_tree(self, name: str) -> int:
         """Remove ``name`` (a file, a link or a whole directory) without following any link;
-        return how many files (non-directories) went."""
-        info = self.lstat(name)
-        if not stat.S_ISDIR(info.st_mode):
+        return how many files (non-directories) went. A loop, not recursion, with one
+        descriptor open per level."""
+        if not stat.S_ISDIR(self.lstat(name).st_mode):
             self.unlink(name)
             return 1
         removed = 0
-        with self.sub(name) as inner:
-            for entry in inner.entries():
-                removed += inner.remove_tree(entry.name)
-        self.rmdir(name)
-        return removed
+        # (parent, name in it, the directory open, its subdirectories not yet removed)
+        stack: list[tuple[Dir, str, Dir, Iterator[str]]] = []
+        try:
+            parent, here_name = self, name
+            while True:
+                here = parent.sub(here_name)
+                subdirs: list[str] = []
+                stack.append((parent, here_name, here, iter(subdirs)))
+                for entry in here.entries():
+                    if entry.is_dir(follow_symlinks=False):
+                        subdirs.append(entry.name)
+                    else:
+                        here.unlink(entry.name)
+                        removed += 1
+                while stack:
+                    parent, here_name, here, pending = stack[-1]
+                    following = next(pending, None)
+                    if following is not None:
+                        parent, here_name = here, following
+                        break
+                    stack.pop()
+                    here.close()
+                    parent.rmdir(here_name)
+                else:
+                    return removed
+        finally:
+            for _, _, opened, _ in stack:
+                opened.close()
+
+
+def remove_quietly(path: str | os.PathLike[str]) -> None:
+    """Remove what is at ``path`` if anything (never following a link); errors are
+    ignored: for the toolkit's own stages and leftovers."""
+    head, name = os.path.split(os.path.abspath(os.fspath(path)))
+    try:
+        with Dir.open(head, follow=True) as parent:
+            parent.remove_tree(name)
+    except OSError:
+        pass
 
 
 def read_fd(fd: int, limit: int, what: str) -> bytes:
@@ -277,6 +322,12 @@ def walk(
             onerror(exc)
             continue
         inner_relative = f"{relative}/{name}" if relative else name
+        if len(stack) >= MAX_DEPTH:
+            inner.close()
+            if onerror is None:
+                raise too_deep(inner.path)
+            onerror(too_deep(inner.path))
+            continue
         try:
             items = listing(inner)
         except OSError as exc:
@@ -351,17 +402,28 @@ class Tree:
         if found is not None:
             self._open.move_to_end(relative)
             return found
-        head, _, name = relative.rpartition("/")
-        if name in (".", "..") or not name:
+        names = relative.split("/")
+        if any(name in ("", ".", "..") for name in names):
             raise NotPlain(errno.EINVAL, "not a plain relative path", relative)
-        parent = self.dir(head, create, mode)
-        if create:
-            parent.mkdir(name, mode, exist_ok=True)
-        found = parent.sub(name)
-        self._open[relative] = found
-        while len(self._open) > self._keep:
-            self._open.popitem(last=False)[1].close()
-        return found
+        # From the deepest directory on the way that is open, one level at a time (a
+        # loop, not recursion: a source may nest deeper than Python's recursion limit).
+        start = len(names) - 1
+        here = self.root
+        while start:
+            cached = self._open.get("/".join(names[:start]))
+            if cached is not None:
+                self._open.move_to_end("/".join(names[:start]))
+                here = cached
+                break
+            start -= 1
+        for depth in range(start, len(names)):
+            if create:
+                here.mkdir(names[depth], mode, exist_ok=True)
+            here = here.sub(names[depth])
+            self._open["/".join(names[: depth + 1])] = here
+            while len(self._open) > self._keep:
+                self._open.popitem(last=False)[1].close()
+        return here
 
     def forget(self, relative: str) -> None:
         """Close what is cached at or below ``relative`` (it was removed or renamed)."""

@@ -59,9 +59,13 @@ class Node:
         return [node for _, node in self.members] if self.kind == "object" else self.items
 
 
+MAX_DEPTH = 100  # containers inside containers; editor settings use a handful
+
+
 class _Parser:
     def __init__(self, text: str, where: str) -> None:
         self.text, self.where, self.pos = text, where, 0
+        self.depth = 0  # containers open at pos (bounded: the parser recurses per level)
 
     def fail(self, message: str, pos: int | None = None) -> SourceError:
         at = self.pos if pos is None else pos
@@ -128,6 +132,9 @@ class _Parser:
         return value
 
     def container(self, kind: str, close: str) -> Node:
+        if self.depth >= MAX_DEPTH:
+            raise self.fail(f"nested more than {MAX_DEPTH} levels deep")
+        self.depth += 1
         node = Node(kind, self.pos, self.pos)
         self.pos += 1
         while True:
@@ -153,6 +160,7 @@ class _Parser:
             elif not self.text.startswith(close, self.pos):
                 raise self.fail(f"expected ',' or {close!r}")
         self.pos += 1
+        self.depth -= 1
         node.end = self.pos
         if kind == "object":
             node.value = {key: child.value for key, child in node.members}

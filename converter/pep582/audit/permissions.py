@@ -8,6 +8,7 @@ trust rule's own words; a link is resolved from what the walk saw, never followe
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -15,7 +16,7 @@ from pep582.audit.context import Context, quoted, user, user_name
 from pep582.audit.integrity import CODE_SUFFIXES
 from pep582.audit.model import Severity
 from pep582.audit.registry import declare
-from pep582.step.startup import untrusted_path
+from pep582.step.startup import DIRNAME, untrusted_path
 
 FAMILY = "ownership and permissions"
 COMMON = {
@@ -122,15 +123,25 @@ def run(ctx: Context) -> None:
     for link in sorted(index.links):
         _link(ctx, link)
     for path, exc in sorted(index.unreadable.items()):
+        too_deep = exc.errno == errno.ENAMETOOLONG
         ctx.add(
             UNREADABLE,
             "medium",
             path,
             f"the audit could not enter this directory ({exc.strerror}); nothing below it "
             "was checked",
-            "audit as root, or as the tree's owner",
+            "no package nests this deep and the toolkit will not carry such a tree: "
+            f"rm -rf {quoted(_tree_of(path))} and install again from sources you trust"
+            if too_deep
+            else "audit as root, or as the tree's owner",
             error=str(exc.strerror or exc),
         )
+
+
+def _tree_of(path: str) -> str:
+    """The ``__pypackages__`` directory ``path`` is in (``path`` itself when in none)."""
+    head, found, _ = path.partition(os.sep + DIRNAME + os.sep)
+    return head + os.sep + DIRNAME if found else path
 
 
 def _writable(ctx: Context, path: str, info: os.stat_result, writers: str) -> None:

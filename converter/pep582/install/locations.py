@@ -216,16 +216,15 @@ def pip_config_files() -> list[str]:
 
 def _uv_tables(cwd: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """The settings table of every configuration file uv could read from ``cwd``."""
-    from pep582.install.tomlfiles import tomllib
     from pep582.install.uv import candidate_files
-    from pep582.sources.records import read_text
+    from pep582.parse import load_toml
 
     for path in candidate_files(cwd):
         if not os.path.isfile(path):
             continue
         try:
-            data = tomllib.loads(read_text(path))
-        except (SourceError, tomllib.TOMLDecodeError, RecursionError):
+            data = load_toml(Path(path))
+        except SourceError:
             continue  # uv skips (or refuses) a file it cannot parse
         if os.path.basename(path) == "pyproject.toml":
             data = data.get("tool", {}).get("uv", {}) if isinstance(data.get("tool"), dict) else {}

@@ -20,8 +20,8 @@ from pep582 import proc
 from pep582.errors import Pep582Error, SourceError
 from pep582.install import uv
 from pep582.install.pylock import parse_lock
-from pep582.install.tomlfiles import tomllib
 from pep582.interpreter import outside_toolkit
+from pep582.parse import toml_text
 
 LOCK_NAMES = ("pylock.toml", "uv.lock", "pdm.lock", "poetry.lock")
 
@@ -64,8 +64,8 @@ def project_lock(
         found.text = None
     if found.text is not None:
         try:
-            parse_lock(tomllib.loads(found.text), found.name)
-        except (tomllib.TOMLDecodeError, SourceError) as exc:
+            parse_lock(toml_text(found.text, found.name), found.name)
+        except SourceError as exc:
             found.notes.append(f"{project / name} was not used: its export is not valid ({exc})")
             found.text = None
         else:

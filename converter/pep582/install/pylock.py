@@ -39,8 +39,8 @@ from packaging.pylock import (
 from pep582.errors import SourceError
 from pep582.install.artifacts import Artifact, pin
 from pep582.install.localfiles import check_directory, check_file, path_of_url
-from pep582.install.tomlfiles import load_toml
 from pep582.interpreter import Interpreter, target_environment
+from pep582.parse import load_toml
 
 
 @functools.lru_cache(maxsize=8)

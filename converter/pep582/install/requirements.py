@@ -45,7 +45,7 @@ def pyproject_requirements(
     ``with_project``. Groups are resolved by ``packaging.dependency_groups`` (includes
     too) rather than pip's ``--group``, so that every entry is checked as a PEP 508
     requirement before pip sees it, whatever pip's version."""
-    from pep582.install.tomlfiles import load_toml
+    from pep582.parse import load_toml
 
     path = path.absolute()  # the resolver runs elsewhere; "." or a bare name would mislead it
     data = load_toml(path)

@@ -34,8 +34,8 @@ from pep582.errors import ResolutionError, SourceError
 from pep582.install import inputs, locations, pip, uv
 from pep582.install.artifacts import Artifact
 from pep582.install.indexes import IndexOptions
-from pep582.install.tomlfiles import tomllib
 from pep582.interpreter import Interpreter
+from pep582.parse import toml_text
 
 Resolver = Literal["pip", "uv"]
 RESOLVERS: tuple[Resolver, ...] = ("pip", "uv")
@@ -197,9 +197,9 @@ def _with_uv(
             show_progress=show_progress and not no_deps,
         )
         try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ResolutionError(f"uv wrote a lock that is not TOML: {exc}") from exc
+            data = toml_text(text, "the lock uv wrote")
+        except SourceError as exc:
+            raise ResolutionError(str(exc)) from exc
         parsed = parse_lock(data, f"the lock uv resolved for {request.what}")
         return select_lock(parsed, base, f"uv's lock for {request.what}", interpreter)
 

@@ -16,7 +16,6 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import stat
 import tempfile
 import time
@@ -80,7 +79,7 @@ def _drop_abandoned(prefix: Path) -> None:
             continue
         try:
             if now - os.lstat(leftover).st_mtime > ABANDONED_AFTER:
-                shutil.rmtree(leftover, ignore_errors=True)
+                fs.remove_quietly(leftover)
         except OSError:
             continue
 
@@ -102,7 +101,7 @@ def evict(digest: str) -> None:
     if entry.exists():
         parked = Path(tempfile.mkdtemp(prefix=".evicted-", dir=entry.parent))
         os.rename(entry, parked / "entry")
-        shutil.rmtree(parked, ignore_errors=True)
+        fs.remove_quietly(parked)
 
 
 def unpack(wheel: Path, digest: str | None = None) -> tuple[Path, str]:
@@ -132,9 +131,9 @@ def unpack(wheel: Path, digest: str | None = None) -> tuple[Path, str]:
         except OSError:
             if cached(digest) is None:  # not a concurrent run that finished first
                 raise
-            shutil.rmtree(work, ignore_errors=True)
+            fs.remove_quietly(work)
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        fs.remove_quietly(work)
         raise
     return entry, digest
 
@@ -185,6 +184,8 @@ def _install_into(wheel: Path, work: Path) -> None:
             where = self.scheme_dict[scheme]
             if resolve_inside(where, os.fspath(path), where) is None:
                 raise SourceError(f"{wheel.name}: {os.fspath(path)!r} leaves its scheme directory")
+            if os.fspath(path).count("/") >= fs.MAX_DEPTH:
+                raise SourceError(f"{wheel.name}: {fs.too_deep(os.fspath(path)).strerror}")
             return self.write_to_fs(scheme, os.fspath(path), stream, is_executable)
 
     class CheckedWheel(WheelFile):

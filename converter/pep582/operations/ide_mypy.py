@@ -30,10 +30,10 @@ from typing import Any
 
 from pep582 import fs
 from pep582.errors import DestinationError, SourceError
-from pep582.install.tomlfiles import tomllib
 from pep582.interpreter import Interpreter
 from pep582.operations import editing
 from pep582.operations.ide import ours
+from pep582.parse import toml_text
 from pep582.scheme import Tree
 from pep582.step import scripts
 from pep582.step.startup import judge
@@ -196,10 +196,7 @@ def _normal_ini(text: str, path: str) -> dict[str, dict[str, Any]]:
 
 def _normal_toml(text: str, path: str) -> dict[str, Any]:
     """Every TOML setting but ours, as :func:`_normal_ini`."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SourceError(f"{path}: not valid TOML ({exc}); fix it first") from exc
+    data = toml_text(text, path)
     mypy = data.get("tool", {}).get("mypy")
     if isinstance(mypy, dict):
         mypy.pop("python_executable", None)
@@ -229,7 +226,7 @@ def edit(text: str, path: str, toml: bool, executable: str) -> str:
     header = "[tool.mypy]" if toml else "[mypy]"
     lines = _strip_marked(text.splitlines(keepends=True))
     if toml:
-        current = tomllib.loads("".join(lines)) if lines else {}
+        current = toml_text("".join(lines), path) if lines else {}
         old = current.get("tool", {}).get("mypy", {}).get("mypy_path")
     else:
         parser = configparser.ConfigParser(interpolation=None)
@@ -256,14 +253,14 @@ def edit(text: str, path: str, toml: bool, executable: str) -> str:
     normal = _normal_toml if toml else _normal_ini
     try:
         if toml:
-            written = tomllib.loads(new).get("tool", {}).get("mypy", {})
+            written = toml_text(new, path).get("tool", {}).get("mypy", {})
         else:
             parser = configparser.ConfigParser(interpolation=None)
             parser.read_string(new)
             written = dict(parser["mypy"]) if parser.has_section("mypy") else {}
         ok = written.get("python_executable") == executable
         ok = ok and normal(new, path) == normal(text, path)
-    except (tomllib.TOMLDecodeError, configparser.Error, AttributeError):
+    except (SourceError, configparser.Error, AttributeError):
         ok = False
     if not ok:
         raise SourceError(

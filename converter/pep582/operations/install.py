@@ -28,9 +28,9 @@ from pep582.install.indexes import IndexOptions
 from pep582.install.localfiles import check_hashes
 from pep582.install.pip import fetch
 from pep582.install.resolver import Request, Resolver, resolve
-from pep582.install.tomlfiles import tomllib
 from pep582.interpreter import Interpreter, named_by_scripts
 from pep582.operations.run import Outcome, run
+from pep582.parse import toml_text
 from pep582.plan.executor import Progress
 from pep582.plan.index import TreeIndex
 from pep582.plan.model import Change, Existing, Operation, Plan
@@ -292,7 +292,7 @@ def install_file(
             artifacts = select(source, interpreter)
         elif lock.text is not None:
             name = lock.name
-            parsed = parse_lock(tomllib.loads(lock.text), name)
+            parsed = parse_lock(toml_text(lock.text, name), name)
             artifacts = select_lock(parsed, lock.base, name, interpreter, extras, groups)
             own = _project_name(source)
             if not with_project:
@@ -337,7 +337,7 @@ def _direct_names(pyproject: Path, extras: tuple[str, ...], groups: tuple[str, .
 
 
 def _project_name(pyproject: Path) -> str | None:
-    from pep582.install.tomlfiles import load_toml
+    from pep582.parse import load_toml
 
     project = load_toml(pyproject).get("project")
     name = project.get("name") if isinstance(project, dict) else None

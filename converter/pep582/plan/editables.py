@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from pep582.errors import SourceError
 from pep582.fs import walk
+from pep582.parse import json_text
 from pep582.plan.index import under
 from pep582.plan.model import FileAction
 from pep582.sources.records import RecordEntry
@@ -149,8 +150,8 @@ class Editables:
         the checkout's new place (``pep582 freeze`` and pip read it). False when the file
         is carried as it is."""
         try:
-            data = json.loads(self.read(path))
-        except ValueError:
+            data = json_text(self.read(path), path)
+        except SourceError:
             return False
         url = data.get("url") if isinstance(data, dict) else None
         if not isinstance(url, str) or not url.startswith("file:"):

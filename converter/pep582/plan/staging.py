@@ -129,9 +129,9 @@ def recover(project: Path) -> list[str]:
         if not target.exists() and kept.is_dir():
             os.rename(kept, target)
             done.append(f"recovered {target} from an interrupted run ({old.name})")
-        shutil.rmtree(old, ignore_errors=True)
+        fs.remove_quietly(old)
     for stage in project.glob(f"{STAGE_PREFIX}*"):
-        shutil.rmtree(stage, ignore_errors=True)
+        fs.remove_quietly(stage)
     for txn in journal.transactions(project):
         finished = journal.recover(project, txn)
         if finished:
@@ -200,17 +200,17 @@ class Transaction:
         elif self.target.is_symlink() or not self.target.is_dir():
             raise DestinationError(f"{self.target} is no longer a directory; nothing was changed")
         elif fs.exchange(fs.AT_FDCWD, str(stage), fs.AT_FDCWD, str(self.target), str(stage)):
-            shutil.rmtree(stage, ignore_errors=True)  # now holds the old tree
+            fs.remove_quietly(stage)  # now holds the old tree
         else:
             old = Path(tempfile.mkdtemp(prefix=OLD_PREFIX, dir=self.project))
             os.rename(self.target, old / DIRNAME)
             os.rename(stage, self.target)  # a kill before this line: recover() puts it back
-            shutil.rmtree(old, ignore_errors=True)
+            fs.remove_quietly(old)
         self.stage = None
 
     def discard(self) -> None:
         if self.stage is not None:
-            shutil.rmtree(self.stage, ignore_errors=True)
+            fs.remove_quietly(self.stage)
             self.stage = None
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import configparser
 import functools
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from packaging.utils import canonicalize_name
 from pep582.errors import SourceError
 from pep582.fs import NotPlain, Tree
 from pep582.names import check_component
+from pep582.parse import json_text
 from pep582.scheme import InterpreterFacts
 from pep582.sources.records import (
     MAX_FILE,
@@ -269,10 +269,7 @@ def _read_dist_info(tree: Tree, meta_dir: Path, site_dir: Path) -> Distribution:
         dist.installer = read_text_file(tree, meta_dir / "INSTALLER").strip()
     direct_url = meta_dir / "direct_url.json"
     if _exists(tree, direct_url):
-        try:
-            dist.direct_url = json.loads(read_text_file(tree, direct_url))
-        except ValueError as exc:
-            raise SourceError(f"{direct_url}: not valid JSON: {exc}") from exc
+        dist.direct_url = json_text(read_text_file(tree, direct_url), str(direct_url))
         info = dist.direct_url.get("dir_info", {}) if isinstance(dist.direct_url, dict) else {}
         dist.editable = bool(isinstance(info, dict) and info.get("editable"))
     return dist
