@@ -146,3 +146,35 @@ def test_pdm_writing_its_draft_tree_beside_the_converted_one(tmp_path: Path) -> 
     assert not found(data, "pdm-drift")
     versions = sorted(p.name for p in ours.glob("*.dist-info"))
     assert versions == ["alpha-1.0.dist-info", "beta-2.0.dist-info", "gamma-1.0.dist-info"]
+
+
+def test_a_changed_file_is_put_back_by_the_fix_as_printed(tmp_path: Path) -> None:
+    """hash-mismatch and missing-file name ``pep582 install --reinstall NAME`` for the
+    tree's Python; pasted into a shell (packages found where pip and uv are told to look),
+    it writes the files afresh and the audit is clean of both."""
+    from helpers import tiny_wheel
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    tiny_wheel(wheels, "small", "1.0", {"small/__init__.py": b"X = 1\n", "small/b.py": b"Y = 2\n"})
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    result = pep582("install", "--no-index", "--find-links", wheels, "small", cwd=proj)
+    assert result.returncode == 0, result.stderr
+    (site,) = (proj / DIRNAME).glob("lib/python*/site-packages")
+    (site / "small" / "__init__.py").write_text("X = 'changed'\n")
+    (site / "small" / "b.py").unlink()
+    _, data = audit(proj)
+    fixes = {f["fix"].split("then: ")[-1] for f in found(data, "hash-mismatch")}
+    fixes |= {f["fix"] for f in found(data, "missing-file")}
+    assert len(fixes) == 1, data["findings"]
+    (fix,) = fixes
+    assert "pep582 install --reinstall" in fix and fix.endswith(" small")
+    bin_dir = str(Path(sys.executable).parent)  # where the pep582 command is installed
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "PIP_NO_INDEX": "1", "UV_NO_INDEX": "1",
+           "PIP_FIND_LINKS": str(wheels), "UV_FIND_LINKS": str(wheels)}  # fmt: skip
+    done = run(["bash", "-c", fix], env=env)
+    assert done.returncode == 0, done.stderr
+    assert (site / "small" / "__init__.py").read_text() == "X = 1\n"
+    _, data = audit(proj)
+    assert not found(data, "hash-mismatch") and not found(data, "missing-file")

@@ -242,3 +242,26 @@ def test_run_of_a_name_that_is_neither_a_file_nor_a_console_script(tmp_path: Pat
         f"pep582: error: jupyter: no such file here, and {tmp_path / '__pypackages__' / 'bin'} "
         "has no console script jupyter (pep582 list shows what is installed)"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "where"),
+    [
+        (["./gone-1.0-py3-none-any.whl"], "requirement"),
+        (["./gone-dir"], "requirement"),
+        (["-e", "./gone-dir"], "editable"),
+        (["gone @ file:///nonexistent/gone-1.0-py3-none-any.whl"], "requirement"),
+        (["-r", "reqs.txt"], "reqs.txt:2"),
+    ],
+)
+def test_install_of_a_local_path_that_does_not_exist(
+    tmp_path: Path, args: list[str], where: str
+) -> None:
+    """A path the request names that is not there: one line naming it, exit 5, before
+    any resolver runs (pip's own message for each differs and exits 8)."""
+    (tmp_path / "reqs.txt").write_text("click\n./gone-1.0-py3-none-any.whl\n")
+    result = pep582("install", *args, cwd=tmp_path)
+    assert result.returncode == 5, result.stderr
+    assert result.stderr.count("\n") == 1 and "does not exist" in result.stderr
+    assert where in result.stderr and "gone" in result.stderr
+    assert not (tmp_path / DIRNAME).exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,15 @@ from helpers import bare_venv, fake_dist, make_dirs, migrate_cli, pep582, tiny_w
 
 DEEP = 5000  # brackets: far past any parser's recursion
 TOO_DEEP = fs.MAX_DEPTH + 20  # directories
+
+
+@pytest.fixture(autouse=True)
+def remove_deep_trees(tmp_path: Path) -> Iterator[None]:
+    """Remove what a test made with a loop: pytest later removes old temporary
+    directories with shutil.rmtree, which recurses once per level."""
+    yield
+    for made in list(tmp_path.iterdir()):
+        fs.remove_quietly(made)
 
 
 def nested(depth: int = DEEP) -> str:

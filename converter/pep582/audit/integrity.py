@@ -108,7 +108,7 @@ def plan(ctx: Context, unreadable: dict[str, str]) -> dict[str, tuple[str, ...]]
                         str(dist.meta_dir),
                         f"{dist.label} has no RECORD (nor installed-files.txt): its files "
                         "cannot be verified and show up as unowned",
-                        f"reinstall {dist.name} with a current installer",
+                        reinstall(ctx, tree, dist.name),
                         distribution=dist.label,
                     )
                 continue
@@ -136,6 +136,12 @@ def plan(ctx: Context, unreadable: dict[str, str]) -> dict[str, tuple[str, ...]]
     return wanted
 
 
+def reinstall(ctx: Context, tree: Tree, name: str) -> str:
+    """The command that writes ``name``'s files afresh, as its wheel has them."""
+    python = f" --python {quoted(tree.interpreter)}" if tree.interpreter else ""
+    return f"cd {quoted(str(ctx.project))} && pep582 install --reinstall{python} {name}"
+
+
 def verify(ctx: Context) -> None:
     """Compare what the walk hashed with every RECORD row."""
     index = ctx.index
@@ -158,7 +164,7 @@ def verify(ctx: Context) -> None:
                         path,
                         f"{dist.label}'s RECORD lists it, but it is gone: the installation "
                         "is incomplete",
-                        f"reinstall {dist.name}",
+                        reinstall(ctx, tree, dist.name),
                         distribution=dist.label,
                     )
                 elif isinstance(result, Exception):
@@ -168,16 +174,22 @@ def verify(ctx: Context) -> None:
                         "high",
                         path,
                         f"{dist.label}'s file cannot be verified: {why}",
-                        f"inspect it, then reinstall {dist.name}",
+                        f"inspect it, then: {reinstall(ctx, tree, dist.name)}",
                         distribution=dist.label,
                         error=why,
                     )
                 else:
-                    _compare(ctx, dist, entry, path, *result)
+                    _compare(ctx, tree, dist, entry, path, *result)
 
 
 def _compare(
-    ctx: Context, dist: Distribution, entry: RecordEntry, path: str, digest: str, size: int
+    ctx: Context,
+    tree: Tree,
+    dist: Distribution,
+    entry: RecordEntry,
+    path: str,
+    digest: str,
+    size: int,
 ) -> None:
     assert entry.hash_ is not None
     try:
@@ -191,7 +203,7 @@ def _compare(
             path,
             f"its bytes no longer match {dist.label}'s RECORD: it was changed after "
             "installation (an edit, or tampering)",
-            f"inspect the change, then reinstall {dist.name}",
+            f"inspect the change, then: {reinstall(ctx, tree, dist.name)}",
             distribution=dist.label,
             record_hash=f"{entry.hash_.name}={entry.hash_.value}",
             actual_hash=f"{entry.hash_.name}={digest}",

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from pep582.errors import SourceError
 from pep582.install import locations
 from pep582.install.localfiles import check_directory, check_file, path_of_url
 from pep582.sources.records import read_text
@@ -148,8 +149,10 @@ def _local_of(text: str, cwd: Path) -> Path | None:
 
 def _check_requirement(text: str, cwd: Path, what: str) -> None:
     local = _local_of(text, cwd)
-    if local is None or not os.path.lexists(local):
+    if local is None:
         return
+    if not os.path.lexists(local):
+        raise SourceError(f"{what}: {local} does not exist")
     if os.path.isdir(local):
         check_directory(local, what)  # building it runs its code: before any resolver
         return
@@ -161,8 +164,11 @@ def _check_editable(text: str, cwd: Path, what: str, found: Scan) -> None:
         found.vcs_editables.append(text)
         return
     local = path_of_url(text) if text.startswith("file:") else cwd / text.split("[", 1)[0]
-    if local is not None and os.path.lexists(local):
-        check_directory(local, what)  # a project directory others cannot change
+    if local is None:
+        return
+    if not os.path.lexists(local):
+        raise SourceError(f"{what}: {local} does not exist")
+    check_directory(local, what)  # a project directory others cannot change
 
 
 __all__ = ["ARCHIVES", "Scan", "scan"]
