@@ -214,7 +214,7 @@ def test_where_and_run_say_what_is_wrong_with_the_tree(tmp_path: Path) -> None:
     proc = pep582("where", "nosuch.py", "--python", python, cwd=proj)
     assert proc.returncode == 9
     assert "nosuch.py does not exist: the step locates nothing" in proc.stderr
-    assert "nothing applies: the program is a zip archive, or no regular file" in proc.stdout
+    assert "nothing applies: the program named does not exist" in proc.stdout
     proc = pep582("where", "--python", python, cwd=proj)
     assert "(it holds python3.99: name one with --python)" in proc.stdout
     proc = pep582("run", "--python", python, "-c", "print('ran')", cwd=proj)

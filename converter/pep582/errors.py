@@ -66,7 +66,7 @@ EXIT_CODES = {
     2: "bad command line (usage)",
     InterpreterError.exit_code: "interpreter not found or not usable",
     DestinationError.exit_code: "destination not writable, foreign-owned, locked or taken",
-    SourceError.exit_code: "source not recognised, not valid, inconsistent or hostile",
+    SourceError.exit_code: "what you named is missing, not valid, inconsistent or hostile",
     VerificationError.exit_code: "a file does not match its RECORD hash",
     ConflictError.exit_code: "conflicting files in an existing layout",
     ResolutionError.exit_code: "the resolver (uv or pip) could not resolve, fetch or build",

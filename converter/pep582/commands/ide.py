@@ -47,8 +47,10 @@ def ide(vscode: bool, pyright: bool, mypy_: bool, project: Path, python_spec: st
     tools = [t for t, on in (("vscode", vscode), ("pyright", pyright), ("mypy", mypy_)) if on]
     setup = editors.prepare(project, python_spec)
     python = f" ({setup.python.executable})" if setup.python is not None else ""
-    click.echo(f"Python {setup.tree.facts.version_tag}'s site directory{python}")
+    click.echo(
+        f"pointing editors at Python {setup.tree.facts.version_tag}'s site directory{python}"
+    )
     for note in setup.notes:
         click.echo(f"  note: {note}")
-    for written, changed in editors.configure(setup, tools or list(editors.TOOLS)):
-        click.echo(f"{'updated' if changed else 'unchanged'} {written}")
+    for written, happened in editors.configure(setup, tools or list(editors.TOOLS)):
+        click.echo(f"{happened} {written}")

@@ -50,11 +50,16 @@ def _listing(project: Path, python_spec: str | None) -> list[dict[str, Any]]:
     return found
 
 
-def _nothing_in(project: Path) -> str:
+def _nothing_in(project: Path, python_spec: str | None) -> str:
+    from pep582.operations.step import what_it_holds
+
     pypackages = project.absolute() / DIRNAME
     if not pypackages.exists():
         return f"{pypackages} does not exist: nothing is installed here yet"
-    return f"{pypackages} holds no site directory (for this Python)"
+    if python_spec:
+        python = interpreter_for(python_spec, project).facts.command
+        return f"{pypackages} holds no site directory for {python}" + what_it_holds(pypackages)
+    return f"{pypackages} holds no site directory" + what_it_holds(pypackages)
 
 
 @command(
@@ -73,7 +78,7 @@ def list_(project: Path, python_spec: str | None, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     if not listing:
-        click.echo(_nothing_in(project))
+        click.echo(_nothing_in(project, python_spec))
         return
     for tree in listing:
         click.echo(f"Python {tree['python']} ({tree['layout']} layout): {tree['site_dirs'][0]}")
@@ -101,7 +106,7 @@ def freeze(project: Path, python_spec: str | None) -> None:
     --python, or the only one; with several, each gets a comment header)."""
     listing = [t for t in _listing(project, python_spec) if t["layout"] == "pep582"]
     if not listing:
-        click.echo(f"pep582 freeze: {_nothing_in(project)}", err=True)
+        click.echo(f"pep582 freeze: {_nothing_in(project, python_spec)}", err=True)
     for tree in listing:
         if len(listing) > 1:
             click.echo(f"# Python {tree['python']}")

@@ -40,6 +40,9 @@ EXCLUDES = {
 }
 PYTEST_IGNORE = f"--ignore={DIRNAME}"
 
+# A file written and what happened to it: "created", "updated" or "unchanged".
+Written = tuple[Path, str]
+
 
 @dataclass
 class Setup:
@@ -183,25 +186,32 @@ def prepare(project: Path, python_spec: str | None) -> Setup:
 # -- JSON settings ----------------------------------------------------------------------------
 
 
+def status(before: str | bytes | None, after: str | bytes) -> str:
+    """What writing ``after`` over ``before`` (None: no file) does to a file."""
+    if before is None:
+        return "created"
+    return "unchanged" if before == after else "updated"
+
+
 def _edit_json(
     project: fs.Dir,
     folder: str,
     name: str,
     change: Callable[[jsonc.Document], None],
-) -> tuple[Path, bool]:
+) -> Written:
     """Apply ``change`` to the JSONC file ``folder/name`` of the project (new when absent);
-    whether it changed."""
+    what happened to it."""
     with editing.open_inside(project, folder, create=True) if folder else _same(project) as d:
         text, info = editing.read(d, name)
         document = jsonc.Document(text or "", d.join(name))
         change(document)
         path = Path(d.join(name))
         if text is not None and document.text == text:
-            return path, False
+            return path, "unchanged"
         editing.replace(
             d, name, document.text.encode("utf-8"), info, owner=editing.project_owner(project)
         )
-        return path, True
+        return path, status(text, document.text)
 
 
 class _same:
@@ -238,7 +248,7 @@ def _set_search_paths(document: jsonc.Document, key: str, paths: list[str]) -> d
     return expected
 
 
-def vscode(project: fs.Dir, setup: Setup) -> tuple[Path, bool]:
+def vscode(project: fs.Dir, setup: Setup) -> Written:
     """``.vscode/settings.json``: search paths, interpreter, excludes."""
 
     def change(document: jsonc.Document) -> None:
@@ -268,7 +278,7 @@ def vscode(project: fs.Dir, setup: Setup) -> tuple[Path, bool]:
     return _edit_json(project, ".vscode", "settings.json", change)
 
 
-def pyright(project: fs.Dir, setup: Setup) -> tuple[Path, bool]:
+def pyright(project: fs.Dir, setup: Setup) -> Written:
     """``pyrightconfig.json``: ``extraPaths``."""
 
     def change(document: jsonc.Document) -> None:
@@ -277,9 +287,9 @@ def pyright(project: fs.Dir, setup: Setup) -> tuple[Path, bool]:
     return _edit_json(project, "", "pyrightconfig.json", change)
 
 
-def configure(setup: Setup, tools: list[str]) -> list[tuple[Path, bool]]:
-    """Write each tool's settings; return each file and whether it changed."""
-    written: list[tuple[Path, bool]] = []
+def configure(setup: Setup, tools: list[str]) -> list[Written]:
+    """Write each tool's settings; return each file and what happened to it."""
+    written: list[Written] = []
     try:
         with editing.open_project(setup.project) as project:
             _configure(project, setup, tools, written)
@@ -290,9 +300,7 @@ def configure(setup: Setup, tools: list[str]) -> list[tuple[Path, bool]]:
     return written
 
 
-def _configure(
-    project: fs.Dir, setup: Setup, tools: list[str], written: list[tuple[Path, bool]]
-) -> None:
+def _configure(project: fs.Dir, setup: Setup, tools: list[str], written: list[Written]) -> None:
     from pep582.operations import ide_mypy
 
     if "mypy" in tools and setup.python is not None:

@@ -32,7 +32,7 @@ from pep582 import fs
 from pep582.errors import DestinationError, SourceError
 from pep582.interpreter import Interpreter
 from pep582.operations import editing
-from pep582.operations.ide import ours
+from pep582.operations.ide import Written, ours, status
 from pep582.parse import toml_text
 from pep582.scheme import Tree
 from pep582.step import scripts
@@ -312,7 +312,7 @@ def check_place(project: fs.Dir, tree: Tree) -> None:
         )
 
 
-def configure(project: fs.Dir, tree: Tree, python: Interpreter) -> list[tuple[Path, bool]]:
+def configure(project: fs.Dir, tree: Tree, python: Interpreter) -> list[Written]:
     """Write the launcher and point the mypy settings at it. The launcher is code mypy
     runs as you: its directory and its place must pass the trust rule (as for console
     scripts), else nothing is written (:func:`check_place`)."""
@@ -321,7 +321,7 @@ def configure(project: fs.Dir, tree: Tree, python: Interpreter) -> list[tuple[Pa
     relative = scripts_dir.relative_to(Path(project.path)).as_posix()
     name = launcher_name(tree)
     data = launcher(tree, os.fspath(python.executable))
-    written = []
+    written: list[Written] = []
     with editing.open_inside(project, relative, create=True) as directory:
         path = Path(directory.join(name))
         try:
@@ -334,16 +334,16 @@ def configure(project: fs.Dir, tree: Tree, python: Interpreter) -> list[tuple[Pa
             info = directory.lstat(name) if current is not None else None
             owner = editing.project_owner(project)  # theirs when root edits their project
             editing.replace(directory, name, data, info, mode=0o755, owner=owner)
-        written.append((path, current != data))
+        written.append((path, status(current, data)))
     config, text, info, toml = _choose(project)
     executable = f"$MYPY_CONFIG_FILE_DIR/{relative}/{name}"
     new = edit(text or "", project.join(config), toml, executable)
     config_path = Path(project.join(config))
     if text is not None and new == text:
-        written.append((config_path, False))
+        written.append((config_path, "unchanged"))
     else:
         editing.replace(
             project, config, new.encode("utf-8"), info, owner=editing.project_owner(project)
         )
-        written.append((config_path, True))
+        written.append((config_path, status(text, new)))
     return written

@@ -82,7 +82,8 @@ def migrate(
     interpreter, warnings = script_interpreter(python, sources)
     if taken:  # a dry run shows the plan anyway, with what a real run would refuse
         warnings.append(
-            f"{project / DIRNAME} already exists: a real run needs --merge or --replace"
+            f"{project / DIRNAME} already exists: a real run needs --merge or --replace; "
+            "showing what --merge would do"
         )
 
     def build() -> Plan:

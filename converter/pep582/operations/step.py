@@ -119,8 +119,8 @@ def verdict(decision: dict[str, Any]) -> str:
         return f"nothing applies: {decision['disabled']}"
     if decision["pypackages"] is None:
         return (
-            "nothing applies: the program is a zip archive, or no regular file"
-            " (nothing is beside it)"
+            "nothing applies: the program named does not exist, is not a regular file, "
+            "or is a zip archive (no __pypackages__ is beside it)"
         )
     if not decision["exists"]:
         return "not present"
