@@ -235,9 +235,11 @@ def test_entry_point_that_is_not_an_importable_name_is_refused(tmp_path: Path) -
 
 
 def test_a_file_planted_in_the_wheel_cache_is_refused_and_the_entry_dropped(
-    tmp_path: Path, wheelhouse: Path
+    tmp_path: Path, wheelhouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache = Path(os.environ["PEP582_CACHE_DIR"]) / "unpacked-v1"
+    # a cache of its own: another test's hello 1.0 (built elsewhere) is another entry
+    monkeypatch.setenv("PEP582_CACHE_DIR", str(tmp_path / "cache"))
+    cache = tmp_path / "cache" / "unpacked-v1"
     first, second = tmp_path / "a", tmp_path / "b"
     for project in (first, second):
         project.mkdir()
