@@ -66,6 +66,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -119,9 +120,15 @@ def _root() -> Path:
         root = Path(tempfile.mkdtemp(prefix="pep582-transcript-"))
         _made["root"] = root
         atexit.register(_remove, root)
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # a kill still cleans up
+            signal.signal(signal.SIGTERM, _exit_on_term)
         _remember(root, "$TMP")
         (root / "tmp").mkdir(mode=0o700)
     return _made["root"]
+
+
+def _exit_on_term(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # runs the atexit removal, as a normal exit does
 
 
 def _remove(path: Path) -> None:
