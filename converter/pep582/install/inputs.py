@@ -17,11 +17,14 @@ remote ``-r URL``), so such a file is never resolved by uv.
 
 from __future__ import annotations
 
+import optparse
 import os
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -31,14 +34,45 @@ from pep582.install.localfiles import check_directory, check_file, path_of_url
 from pep582.sources.records import read_text
 
 ARCHIVES = locations.ARCHIVES
-PIP_ONLY = ("--hash", "--require-hashes", "--config-settings", "--global-option",
-            "--install-option")  # fmt: skip
 MAX_NESTING = 20
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)\}")
-_OPTION_WITH_VALUE = re.compile(
-    r"^(-r|--requirement|-c|--constraint|-e|--editable|-f|--find-links|-i|--index-url|"
-    r"--extra-index-url)(?:\s*=\s*|\s+|(?<=^-[rcefi]))(\S+)"
+_COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's rule
+# pip's requirements-file options: every name of each (the union over the pip versions
+# the toolkit accepts, so an abbreviation unique here is unique for pip and means the
+# same option), what it holds, whether it takes a value.
+_PIP_OPTIONS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
+    (("-i", "--index-url", "--pypi-url"), "index_url", True),
+    (("--extra-index-url",), "extra_index_url", True),
+    (("--no-index",), "no_index", False),
+    (("-c", "--constraint"), "constraint", True),
+    (("-r", "--requirement"), "requirement", True),
+    (("-e", "--editable"), "editable", True),
+    (("-f", "--find-links"), "find_links", True),
+    (("--no-binary",), "no_binary", True),
+    (("--only-binary",), "only_binary", True),
+    (("--prefer-binary",), "prefer_binary", False),
+    (("--require-hashes",), "require_hashes", False),
+    (("--pre",), "pre", False),
+    (("--trusted-host",), "trusted_host", True),
+    (("--use-feature",), "use_feature", True),
+    (("--global-option",), "global_option", True),
+    (("--install-option",), "install_option", True),
+    (("--hash",), "hash", True),
+    (("-C", "--config-settings"), "config_settings", True),
 )
+_LONG = {dest: next(n for n in names if n.startswith("--")) for names, dest, _ in _PIP_OPTIONS}
+# What uv's compile ignores or cannot do: such a file is resolved by pip.
+_PIP_ONLY = ("hash", "require_hashes", "config_settings", "global_option", "install_option")
+# Options uv reads in a requirements file, and what their value names; uv takes the rest
+# of the line as the value.
+_UV_OPTION = re.compile(
+    r"(-f|--find-links|-i|--index-url|--extra-index-url|-r|--requirement|-c|--constraint"
+    r"|-e|--editable)(?:[ \t]*=[ \t]*|[ \t]+)(\S.*)$"
+)
+_UV_DEST = {"-f": "find_links", "--find-links": "find_links", "-i": "index_url",
+            "--index-url": "index_url", "--extra-index-url": "extra_index_url",
+            "-r": "requirement", "--requirement": "requirement", "-c": "constraint",
+            "--constraint": "constraint", "-e": "editable", "--editable": "editable"}  # fmt: skip
 
 
 @dataclass
@@ -57,10 +91,14 @@ def scan(
     cwd: Path,
     index_urls: list[str] | tuple[str, ...] = (),
     uv_config: bool = True,
+    prefix: Path | None = None,
+    run_in: Path | None = None,
 ) -> Scan:
     """Judge every local file the request names, and every local place packages may come
     from (``index_urls``: the command line's ``--index-url`` and ``--extra-index-url``;
-    ``uv_config``: whether uv may read its configuration files); what only pip can do is
+    ``uv_config``: whether uv may read the configuration files it discovers; ``prefix``:
+    the target interpreter's ``sys.prefix``, whose ``pip.conf`` pip reads; ``run_in``:
+    the resolver's working directory, None for ``/``); what only pip can do is
     returned."""
     found = Scan()
     for requirement in requirements:
@@ -74,9 +112,49 @@ def scan(
     seen: set[str] = set()
     for name in files:
         _scan_file(cwd / name, cwd, found, seen, 0)
-    for location, kind, base, where in locations.configured(cwd, uv_config):
+    for location, kind, base, where in locations.configured(cwd, uv_config, prefix, run_in):
         locations.check(location, kind, base, where)
     return found
+
+
+class _Refused(Exception):
+    """optparse's complaint about an option line."""
+
+
+class _Parser(optparse.OptionParser):
+    def error(self, msg: str) -> NoReturn:
+        raise _Refused(msg)
+
+
+def _parser() -> _Parser:
+    parser = _Parser(add_help_option=False)
+    for names, dest, takes_value in _PIP_OPTIONS:
+        if takes_value:
+            parser.add_option(*names, dest=dest, action="append", default=[])
+        else:
+            parser.add_option(*names, dest=dest, action="store_true", default=False)
+    return parser
+
+
+def _pip_options(options: str, where: str) -> dict[str, Any]:
+    """The options of one line as pip reads them (``shlex`` split, then ``optparse``:
+    a unique prefix of a long option is that option); a line pip's rules cannot account
+    for exactly is refused."""
+    try:
+        words = shlex.split(options)
+    except ValueError as exc:
+        raise SourceError(f"{where}: cannot split the options {options!r} ({exc})") from None
+    try:
+        values, rest = _parser().parse_args(words)
+    except _Refused as exc:
+        raise SourceError(f"{where}: {exc}: {options!r} is not a line pip and uv both read "
+                          "the same way") from None  # fmt: skip
+    if rest:
+        raise SourceError(
+            f"{where}: {' '.join(rest)!r} after the options of {options!r} is neither an "
+            "option nor its value"
+        )
+    return vars(values)
 
 
 def _scan_file(path: Path, cwd: Path, found: Scan, seen: set[str], depth: int) -> None:
@@ -85,48 +163,136 @@ def _scan_file(path: Path, cwd: Path, found: Scan, seen: set[str], depth: int) -
         return
     seen.add(real)
     text = read_text(path)  # never a FIFO or device, never absurdly large
-    for number, line in _logical_lines(text):
+    for number, readings in _logical_lines(text):
         where = f"{path}:{number}"
-        if any(re.search(rf"(^|\s){option}\b", line) for option in PIP_ONLY):
-            option = next(o for o in PIP_ONLY if re.search(rf"(^|\s){o}\b", line))
-            found.pip_only.append(f"{where}: {option}")
-        match = _OPTION_WITH_VALUE.match(line)
-        if match:
-            option, value = match.groups()
-            if option in ("-r", "--requirement", "-c", "--constraint"):
-                if "://" in value:
-                    found.pip_only.append(f"{where}: {option} {value}")
-                    continue
-                nested = path.parent / value  # pip: relative to the including file
-                _scan_file(nested, cwd, found, seen, depth + 1)
-            elif option in ("-e", "--editable"):
-                _check_editable(value, cwd, where, found)
-            else:
-                kind = locations.FIND_LINKS if option in ("-f", "--find-links") else "index"
-                locations.check(value, kind, cwd, f"{where}: {option} {value}")
-            continue
-        if line.startswith("-"):
-            continue  # another option: an index URL, --pre, ...
-        _check_requirement(line.split(" --", 1)[0].strip(), cwd, where)
+        args, options = _break_args_options(readings[0])
+        parsed = _pip_options(options, where)
+        for dest in _PIP_ONLY:
+            if parsed[dest]:
+                found.pip_only.append(f"{where}: {_LONG[dest]}")
+        named = {(dest, value): True for dest in set(_UV_DEST.values()) for value in parsed[dest]}
+        for reading in readings:  # how uv (and pip's other readings) may see the line
+            for key in _uv_values(reading):
+                named.setdefault(key, False)
+        for (dest, value), pips in named.items():
+            _named(dest, value, pips, path, cwd, found, seen, depth, where)
+        if args:
+            _check_requirement(args, cwd, where)
 
 
-def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """Lines as pip joins them (a trailing backslash continues), comments removed,
-    ``${VAR}`` expanded."""
-    pending = ""
-    start = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not pending:
-            start = number
-        line = raw if raw.lstrip().startswith("#") else raw.split(" #", 1)[0]
-        line = "" if line.lstrip().startswith("#") else line
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
+def _named(
+    dest: str,
+    value: str,
+    pips: bool,
+    path: Path,
+    cwd: Path,
+    found: Scan,
+    seen: set[str],
+    depth: int,
+    where: str,
+) -> None:
+    """Judge what option ``dest`` names with ``value`` on a line of ``path`` (``pips``:
+    pip reads it so; another reading's value is judged only when it names something)."""
+    option = _LONG[dest]
+    here = path.parent
+    if dest in ("requirement", "constraint"):
+        if "://" in value:
+            note = f"{where}: {option} {value}"
+            if note not in found.pip_only:
+                found.pip_only.append(note)
+            return
+        nested = here / value  # pip and uv: relative to the including file
+        if pips or os.path.isfile(nested):
+            _scan_file(nested, cwd, found, seen, depth + 1)
+        return
+    if dest == "editable":
+        local = path_of_url(value) if value.startswith("file:") else cwd / value.split("[", 1)[0]
+        if pips or (local is not None and os.path.isdir(local)):
+            _check_editable(value, cwd, where, found)
+        return
+    kind = locations.FIND_LINKS if dest == "find_links" else locations.INDEX
+    for base in dict.fromkeys((here, cwd)):  # pip and uv: the file's directory, else cwd
+        locations.check(value, kind, base, f"{where}: {option} {value}")
+
+
+def _uv_values(line: str) -> Iterator[tuple[str, str]]:
+    """``(dest, value)`` for each option uv could see in ``line`` (at the start of any
+    word), its value being the rest of the line as uv takes it, and the shorter readings
+    (quotes removed, cut at a ``#``, the first word)."""
+    for match in re.finditer(r"(?:^|(?<=\s))-", line):
+        found = _UV_OPTION.match(line, match.start())
+        if found is None:
             continue
-        whole = _VARIABLE.sub(lambda m: os.environ.get(m[1], m[0]), pending + line).strip()
-        pending = ""
-        if whole:
-            yield start, whole
+        rest = found[2].strip()
+        variants = {rest, rest.split("#", 1)[0].strip(), rest.split(None, 1)[0]}
+        for value in list(variants):
+            variants.add(value.strip("\"'"))
+        for value in sorted(v for v in variants if v):
+            yield _UV_DEST[found[1]], value
+
+
+def _break_args_options(line: str) -> tuple[str, str]:
+    """pip's split of a line into its requirement and its options: the words up to the
+    first one starting with ``-``."""
+    tokens = line.split(" ")
+    for number, token in enumerate(tokens):
+        if token.startswith("-"):
+            return " ".join(tokens[:number]), " ".join(tokens[number:])
+    return line, ""
+
+
+def _logical_lines(text: str) -> Iterator[tuple[int, list[str]]]:
+    """Each logical line, first as pip reads it (a trailing backslash joins the next line
+    without a space, comments removed, then ``${VAR}`` expanded when set and not empty),
+    then the other ways a reader may see it (joined with a space, empty variables
+    expanded, expanded before comments are removed)."""
+    for number, parts in _groups(text):
+        pip_line = "".join(part.strip("\\") if _continues(part) else part for part in parts)
+        spaced = " ".join(part[:-1] if _continues(part) else part for part in parts)
+        readings = [_expand(_COMMENT.sub("", pip_line).strip(), empty=False)]
+        for joined in (pip_line, spaced):
+            for empty in (False, True):
+                for line in (
+                    _expand(_COMMENT.sub("", joined).strip(), empty),
+                    _COMMENT.sub("", _expand(joined, empty)).strip(),
+                ):
+                    if line and line not in readings:
+                        readings.append(line)
+        if any(readings):
+            yield number, readings
+
+
+def _continues(line: str) -> bool:
+    return line.endswith("\\") and not _COMMENT.match(line)
+
+
+def _groups(text: str) -> Iterator[tuple[int, list[str]]]:
+    """The physical lines of each logical line, and its first line's number (pip's
+    ``join_lines``: a comment line never continues)."""
+    group: list[str] = []
+    first = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _continues(line):
+            first = first if group else number
+            group.append(line)
+        elif group:
+            yield first, [*group, line]
+            group = []
+        else:
+            yield number, [line]
+    if group:
+        yield first, group
+
+
+def _expand(line: str, empty: bool) -> str:
+    """``${VAR}`` replaced by its value; an empty value only when ``empty`` (pip keeps
+    the text, uv does not)."""
+
+    def value(match: re.Match[str]) -> str:
+        found = os.environ.get(match[1])
+        return found if found or (empty and found is not None) else match[0]
+
+    return _VARIABLE.sub(value, line)
 
 
 def _local_of(text: str, cwd: Path) -> Path | None:

@@ -28,6 +28,7 @@ import os
 import stat
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -165,31 +166,139 @@ def _check_links(page: str, what: str, judged: str | None = None) -> None:
 
 # -- where places are named -------------------------------------------------------------
 
+PIP = "pip"
+UV = "uv"
 
-def configured(cwd: Path, uv_config: bool) -> Iterator[tuple[str, str, Path, str]]:
+
+@dataclass(frozen=True)
+class Source:
+    """One configuration file a resolver reads (or would read, were it created).
+
+    ``discovered``: a file uv finds by looking (its project, user and system files), which
+    ``--no-config`` switches off; pip's files and the file ``UV_CONFIG_FILE`` names are
+    read whatever the toolkit passes."""
+
+    resolver: str
+    path: str
+    discovered: bool = False
+
+
+def sources(cwd: Path | None, prefix: Path | None) -> list[Source]:
+    """Every configuration file pip and uv read for a run in ``cwd`` for the target whose
+    ``sys.prefix`` is ``prefix``: the one list both the trust judgement
+    (:func:`source_refusal`) and the scan of the places they name (:func:`configured`)
+    use, and that chooses the resolver (``resolver.pip_index_configuration``)."""
+    from pep582.install import uv
+
+    found = [Source(PIP, path) for path in pip_config_files(prefix)]
+    found += [Source(UV, path, discovered=True) for path in uv.candidate_files(cwd)]
+    explicit = uv.named_config_file()
+    if explicit is not None:
+        found.append(Source(UV, explicit))
+    return found
+
+
+def pip_config_files(prefix: Path | None = None) -> list[str]:
+    """The configuration files pip reads, in pip's order, present or not: pip's
+    ``--python TARGET`` re-runs pip under TARGET, so its *site* file is TARGET's
+    ``sys.prefix/pip.conf`` (``prefix``; the toolkit's own when None); then
+    ``PIP_CONFIG_FILE``. None at all when ``PIP_CONFIG_FILE`` is the null device."""
+    named = os.environ.get("PIP_CONFIG_FILE")
+    if named == os.devnull:
+        return []
+    home = os.path.expanduser("~")
+    xdg_dirs = os.environ.get("XDG_CONFIG_DIRS", "").strip() or "/etc/xdg"
+    files = [os.path.join(d, "pip", "pip.conf") for d in xdg_dirs.split(os.pathsep) if d]
+    files += ["/etc/pip.conf", os.path.join(home, ".pip", "pip.conf")]
+    xdg_home = os.environ.get("XDG_CONFIG_HOME", "").strip() or os.path.join(home, ".config")
+    files += [
+        os.path.join(xdg_home, "pip", "pip.conf"),
+        os.path.join(os.fspath(prefix) if prefix is not None else sys.prefix, "pip.conf"),
+    ]
+    if named:
+        files.append(named)
+    return list(dict.fromkeys(files))
+
+
+def place_refusal(path: str, reader: str) -> str | None:
+    """Why another user could change the configuration file ``path`` or, when it does not
+    exist, create it (the nearest directory that exists is judged); ``reader`` names who
+    reads it."""
+    if not os.path.isabs(path):
+        return f"{reader} would read {path!r}, relative to its working directory"
+    here = path
+    while not os.path.lexists(here):
+        here = os.path.dirname(here)
+    refused = untrusted_path(here)
+    return f"{reader} would read {path}: {refused}" if refused else None
+
+
+def read_sources(found: list[Source], uv_config: bool) -> list[Source]:
+    """What of ``found`` is read: everything but the files uv discovers when it runs with
+    ``--no-config`` (``uv_config`` False)."""
+    return [s for s in found if uv_config or not s.discovered]
+
+
+def source_refusal(found: list[Source], uv_config: bool) -> None:
+    """A SourceError when a configuration file that will be read (pip's, the one
+    ``UV_CONFIG_FILE`` names, and uv's own when ``uv_config``) could be changed or
+    created by another user: no option switches those off."""
+    for source in read_sources(found, uv_config):
+        refused = place_refusal(source.path, source.resolver)
+        if refused:
+            raise SourceError(
+                f"{refused}; {source.resolver} takes packages from the places a "
+                "configuration file names and builds what it finds there, running its "
+                "code as you"
+            )
+
+
+def configured(
+    cwd: Path, uv_config: bool, prefix: Path | None = None, run_in: Path | None = None
+) -> Iterator[tuple[str, str, Path, str]]:
     """``(location, kind, base, where)`` for each place pip's and uv's variables and
-    configuration files name (``uv_config``: whether uv may read its files, i.e. it runs
-    without ``--no-config``)."""
+    configuration files name (``uv_config``: whether uv may read the files it discovers,
+    i.e. it runs without ``--no-config``; ``prefix``: the target's ``sys.prefix``;
+    ``run_in``: the resolver's working directory, None for ``/``). Every file read is
+    judged first (:func:`source_refusal`)."""
     for variable, kind in VARIABLES.items():
         for value in os.environ.get(variable, "").split():
-            yield _strip_name(value), kind, cwd, f"{variable} {value}"
-    for path in pip_config_files():
-        parser = configparser.RawConfigParser()
-        try:
-            parser.read(path, encoding="utf-8")
-        except (configparser.Error, OSError, UnicodeDecodeError):
+            for base in dict.fromkeys((cwd, Path("/"))):  # pip runs in either
+                yield _strip_name(value), kind, base, f"{variable} {value}"
+    found = sources(run_in, prefix)
+    source_refusal(found, uv_config)
+    for source in read_sources(found, uv_config):
+        if not os.path.isfile(source.path):
             continue
-        for section in parser.sections():
-            for key in parser.options(section):
+        if source.resolver == PIP:
+            for key, value in pip_entries(source.path):
                 named = _CONFIG_KEYS.get(key.replace("_", "-"))
                 if named is None:
                     continue
-                for value in (parser.get(section, key) or "").split():
-                    yield value, named, cwd, f"{key} in {path}"
-    if uv_config:
-        for path, table in _uv_tables(cwd):
-            for value, named in _uv_places(table):
-                yield value, named, Path(path).parent, path
+                for item in value.split():
+                    for base in dict.fromkeys((cwd, Path("/"))):  # pip runs in either
+                        yield item, named, base, f"{key} in {source.path}"
+            continue
+        table = _uv_table(source.path)
+        for value, named in _uv_places(table):
+            for base in dict.fromkeys((Path(source.path).parent, cwd)):
+                yield value, named, base, source.path
+
+
+def pip_entries(path: str) -> Iterator[tuple[str, str]]:
+    """``(key, value)`` of every entry of the pip configuration file ``path``, read
+    through the safe open (never a FIFO or device); a file pip cannot parse yields
+    nothing (pip refuses it)."""
+    from pep582.sources.records import read_text
+
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_string(read_text(path), path)
+    except configparser.Error:
+        return
+    for section in parser.sections():
+        for key in parser.options(section):
+            yield key, parser.get(section, key) or ""
 
 
 def _strip_name(value: str) -> str:
@@ -198,38 +307,19 @@ def _strip_name(value: str) -> str:
     return rest if sep and "/" not in name and ":" not in name else value
 
 
-def pip_config_files() -> list[str]:
-    """The configuration files pip reads, in pip's order (pip's documented locations)."""
-    configured = os.environ.get("PIP_CONFIG_FILE")
-    if configured == os.devnull:
-        return []
-    home = Path.home()
-    xdg_dirs = os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
-    files = [os.path.join(d, "pip", "pip.conf") for d in xdg_dirs.split(os.pathsep) if d]
-    files += ["/etc/pip.conf", str(home / ".pip" / "pip.conf")]
-    xdg_home = os.environ.get("XDG_CONFIG_HOME") or str(home / ".config")
-    files += [os.path.join(xdg_home, "pip", "pip.conf"), os.path.join(sys.prefix, "pip.conf")]
-    if configured:
-        files.append(configured)
-    return [f for f in files if os.path.isfile(f)]
-
-
-def _uv_tables(cwd: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The settings table of every configuration file uv could read from ``cwd``."""
-    from pep582.install.uv import candidate_files
+def _uv_table(path: str) -> dict[str, Any]:
+    """The settings table of the uv configuration file ``path`` (``[tool.uv]`` of a
+    ``pyproject.toml``); empty when uv would skip the file."""
     from pep582.parse import load_toml
 
-    for path in candidate_files(cwd):
-        if not os.path.isfile(path):
-            continue
-        try:
-            data = load_toml(Path(path))
-        except SourceError:
-            continue  # uv skips (or refuses) a file it cannot parse
-        if os.path.basename(path) == "pyproject.toml":
-            data = data.get("tool", {}).get("uv", {}) if isinstance(data.get("tool"), dict) else {}
-        if isinstance(data, dict):
-            yield path, data
+    try:
+        data = load_toml(Path(path))
+    except SourceError:
+        return {}  # uv skips (or refuses) a file it cannot parse
+    if os.path.basename(path) == "pyproject.toml":
+        tool = data.get("tool")
+        data = tool.get("uv", {}) if isinstance(tool, dict) else {}
+    return data if isinstance(data, dict) else {}
 
 
 def _uv_places(table: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -247,4 +337,16 @@ def _uv_places(table: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield entry["url"], kind
 
 
-__all__ = ["FIND_LINKS", "INDEX", "check", "configured", "local_path", "pip_config_files"]
+__all__ = [
+    "FIND_LINKS",
+    "INDEX",
+    "Source",
+    "check",
+    "configured",
+    "local_path",
+    "pip_config_files",
+    "pip_entries",
+    "place_refusal",
+    "source_refusal",
+    "sources",
+]

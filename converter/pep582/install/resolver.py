@@ -10,7 +10,9 @@ Which resolver runs (``--resolver``, else ``$PEP582_RESOLVER``, else automatic):
   configuration applies (``pip.conf``, ``PIP_*`` variables). pip is chosen automatically
   when uv is absent, when pip has index settings of its own (``PIP_INDEX_URL``,
   ``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``, ``PIP_NO_INDEX`` or ``index-url``,
-  ``extra-index-url``, ``find-links``, ``no-index`` in a pip configuration file): uv does
+  ``extra-index-url``, ``find-links``, ``no-index`` in a pip configuration file — the
+  target interpreter's ``sys.prefix/pip.conf`` included, which pip reads when it acts
+  for the target): uv does
   not read them and would ask another index; when a requirements file uses what only pip
   honours (``--hash``, ``--require-hashes``, build options, a remote ``-r URL``); and for
   VCS editables (``-e git+…``), which uv cannot install.
@@ -21,7 +23,6 @@ the same plan. Wheels are always fetched (and sdists built) through pip.
 
 from __future__ import annotations
 
-import configparser
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,8 +87,10 @@ def resolve(
         request.cwd,
         index_urls=[*([index.index_url] if index.index_url else []), *index.extra_index_url],
         uv_config=uv.config_refusal(cwd) is None,
+        prefix=interpreter.prefix,
+        run_in=cwd,
     )
-    chosen, note = choose(resolver or _from_environment(), found, request.what)
+    chosen, note = choose(resolver or _from_environment(), found, request.what, interpreter.prefix)
     pins = workdir / "installed.txt"
     pins.write_text("".join(f"{line}\n" for line in request.pins), encoding="utf-8")
     notes = [note] if note else []
@@ -123,9 +126,11 @@ def _from_environment() -> Resolver | None:
     return "uv" if value == "uv" else "pip"
 
 
-def choose(asked: Resolver | None, found: inputs.Scan, what: str) -> tuple[Resolver, str]:
+def choose(
+    asked: Resolver | None, found: inputs.Scan, what: str, prefix: Path | None = None
+) -> tuple[Resolver, str]:
     """The resolver for a request, and why when it is not the one asked for (or not uv
-    though uv is there)."""
+    though uv is there); ``prefix``: the target's ``sys.prefix``."""
     needs_pip = found.pip_only[:1] or [f"-e {e}" for e in found.vcs_editables[:1]]
     if asked == "uv":
         uv.executable_or_error("--resolver uv")
@@ -140,28 +145,26 @@ def choose(asked: Resolver | None, found: inputs.Scan, what: str) -> tuple[Resol
         return "pip", ""
     if needs_pip:
         return "pip", f"resolved with pip: {needs_pip[0]} is understood by pip only"
-    configured = pip_index_configuration()
+    configured = pip_index_configuration(prefix)
     if configured:
         return "pip", f"resolved with pip, whose configuration sets an index ({configured})"
     return "uv", ""
 
 
-def pip_index_configuration() -> str | None:
+def pip_index_configuration(prefix: Path | None = None) -> str | None:
     """Where pip's own configuration chooses an index or find-links location (the first
-    place found), or None. pip's files are read, pip is not started."""
+    place found), or None; ``prefix``: the target's ``sys.prefix``, whose ``pip.conf``
+    pip reads when it acts for the target. pip's files (the list the trust judgement and
+    the scan use, :func:`pep582.install.locations.sources`) are read, pip is not started."""
     for key in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX"):
         if os.environ.get(key, "").strip():
             return key
-    for path in locations.pip_config_files():
-        parser = configparser.RawConfigParser()
-        try:
-            parser.read(path, encoding="utf-8")
-        except (configparser.Error, OSError, UnicodeDecodeError):
+    for source in locations.sources(None, prefix):
+        if source.resolver != locations.PIP or not os.path.isfile(source.path):
             continue
-        for section in parser.sections():
-            for key in parser.options(section):
-                if key.replace("_", "-") in _PIP_INDEX_KEYS:
-                    return f"{key} in {path}"
+        for key, _ in locations.pip_entries(source.path):
+            if key.replace("_", "-") in _PIP_INDEX_KEYS:
+                return f"{key} in {source.path}"
     return None
 
 

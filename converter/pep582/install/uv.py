@@ -18,6 +18,11 @@ directory from the working directory up to ``/`` must pass the trust rule (nobod
 may create a file in it: a project under ``/tmp`` therefore always runs uv with
 ``--no-config``), and so must every ``uv.toml`` and ``pyproject.toml`` in them and every
 user or system file (or, when absent, the nearest directory that would hold it).
+
+A file ``UV_CONFIG_FILE`` names is read whatever the toolkit passes (``--no-config`` does
+not switch it off): it must pass the trust rule or nothing runs, and the places it names
+are judged like any other (:mod:`pep582.install.locations`, whose ``sources`` is the one
+list of the files each resolver reads).
 """
 
 from __future__ import annotations
@@ -92,16 +97,18 @@ def candidate_files(cwd: Path | None) -> list[str]:
     ]
 
 
+def named_config_file() -> str | None:
+    """The file ``UV_CONFIG_FILE`` names, which uv reads even with ``--no-config``
+    (``--no-config`` only stops its looking); None when unset or the null device. The
+    toolkit never passes ``--config-file`` itself."""
+    named = os.environ.get("UV_CONFIG_FILE", "")
+    return named if named and named != os.devnull else None
+
+
 def _place_refusal(path: str) -> str | None:
-    """Why another user could change ``path`` or, when it does not exist, create it (the
-    nearest directory that exists is judged)."""
-    if not os.path.isabs(path):
-        return f"uv would read {path!r}, relative to its working directory"
-    here = path
-    while not os.path.lexists(here):
-        here = os.path.dirname(here)
-    refused = untrusted_path(here)
-    return f"uv would read {path}: {refused}" if refused else None
+    from pep582.install.locations import place_refusal
+
+    return place_refusal(path, "uv")
 
 
 def config_guard(cwd: Path | None) -> list[str]:
@@ -212,4 +219,5 @@ __all__ = [
     "executable_or_error",
     "export_lock",
     "find_uv",
+    "named_config_file",
 ]
