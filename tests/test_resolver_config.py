@@ -19,13 +19,14 @@ backend never runs. Refusals happen before any resolver starts, so they are fast
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from test_find_links import canary_sdist, nobody  # noqa: F401 (a fixture)
+from test_find_links import canary_sdist
 
 from pep582.install import locations, resolver
 from pep582.install.uv import find_uv
@@ -34,6 +35,11 @@ from pep582.interpreter import Interpreter
 from helpers import NO_PIP_CONFIG, make_venv, run, tiny_wheel
 
 pytestmark = pytest.mark.usefixtures("root_only")
+
+
+@pytest.fixture
+def nobody() -> int:
+    return pwd.getpwnam("nobody").pw_uid
 
 
 def install(
@@ -54,7 +60,7 @@ def refused(done: subprocess.CompletedProcess[str], *words: str) -> str:
 
 
 @pytest.fixture
-def evil(tmp_path: Path, nobody: int) -> Path:  # noqa: F811
+def evil(tmp_path: Path, nobody: int) -> Path:
     """Another user's find-links directory (also a PEP 503 index: ``hello/``) holding an
     sdist whose build backend writes ``tmp_path/canary``."""
     place = tmp_path / "evil"
@@ -120,7 +126,7 @@ def test_a_relative_place_is_judged_relative_to_the_requirements_file(
     tmp_path: Path,
     project: Path,
     nobody: int,
-    resolver_name: str,  # noqa: F811
+    resolver_name: str,
 ) -> None:
     """The reproducer: your requirements file in a shared sticky directory, ``-f wheels``
     in it; another user created ``wheels`` beside it (pip and uv read it from there)."""
@@ -189,7 +195,7 @@ def test_a_pip_configuration_file_another_user_could_change_is_refused(
     project: Path,
     nobody: int,
     base: Interpreter,
-    how: str,  # noqa: F811
+    how: str,
 ) -> None:
     """pip cannot be told to skip one file: such a file refuses the run."""
     python = make_venv(base, tmp_path / "venv")
@@ -261,7 +267,7 @@ def test_a_uv_config_file_another_user_could_change_is_refused(
     tmp_path: Path,
     project: Path,
     nobody: int,
-    how: str,  # noqa: F811
+    how: str,
 ) -> None:
     """--no-config does not switch UV_CONFIG_FILE off (the project lies under /tmp, so
     uv runs with --no-config here): such a file refuses the run."""

@@ -9,8 +9,16 @@ resolver builds (running their code) to read their metadata; and so are the loca
 places a resolver takes packages from and may build from — ``--find-links`` directories
 and local indexes, wherever they are named (:mod:`pep582.install.locations`).
 
-This is a scan, not a second parser: the files still go to the resolver unchanged. It
-also notes what only pip understands in a requirements file (``--hash`` and
+The files still go to the resolver unchanged, so each line is read the ways the
+resolvers read it: as pip does (a trailing backslash joins lines without a space,
+comments and ``${VAR}`` as pip treats them, the options ``shlex``-split and parsed by
+``optparse`` — several on a line, a unique prefix of a long option meaning that option)
+and as uv does (an option's value is the rest of the line; lines joined with a space;
+an empty variable expanded). Every value naming a place is judged under every reading,
+relative to the file's directory and to the current directory (pip and uv take a
+relative ``-f`` from the file's directory when it exists there). A line pip's rules
+cannot account for (an unknown or ambiguous option, a stray word, an unbalanced quote)
+is refused, never skipped. It also notes what only pip understands in a requirements file (``--hash`` and
 ``--require-hashes``, which uv's compile ignores, per-requirement build options, a
 remote ``-r URL``), so such a file is never resolved by uv.
 """
@@ -170,14 +178,20 @@ def _scan_file(path: Path, cwd: Path, found: Scan, seen: set[str], depth: int) -
         for dest in _PIP_ONLY:
             if parsed[dest]:
                 found.pip_only.append(f"{where}: {_LONG[dest]}")
-        named = {(dest, value): True for dest in set(_UV_DEST.values()) for value in parsed[dest]}
+        dests = dict.fromkeys(_UV_DEST.values())
+        named = {(dest, value): True for dest in dests for value in parsed[dest]}
         for reading in readings:  # how uv (and pip's other readings) may see the line
             for key in _uv_values(reading):
                 named.setdefault(key, False)
         for (dest, value), pips in named.items():
             _named(dest, value, pips, path, cwd, found, seen, depth, where)
-        if args:
-            _check_requirement(args, cwd, where)
+        if args.strip():
+            _check_requirement(args.strip(), cwd, where)
+        for reading in readings[1:]:  # another reading's requirement, when it is local
+            other = _break_args_options(reading)[0].strip()
+            local = _local_of(other, cwd) if other and other != args.strip() else None
+            if local is not None and os.path.lexists(local):
+                _check_requirement(other, cwd, where)
 
 
 def _named(

@@ -6,6 +6,11 @@ Three uses, each one run of the pip installed beside this toolkit, through
 building wheels (``wheel --no-deps`` of exact pins), and building editables
 (``install --no-deps --prefix``, see :mod:`pep582.install.editable`). pip's version is
 read from its distribution metadata, never by starting it.
+
+pip re-runs itself under TARGET, so its *site* configuration file is TARGET's
+``sys.prefix/pip.conf``, not this environment's:
+:func:`pep582.install.locations.pip_config_files` lists every file pip reads, and each
+(and every place it names) is judged before pip starts.
 """
 
 from __future__ import annotations
