@@ -298,3 +298,36 @@ def test_your_own_uv_config_file_still_works(tmp_path: Path, project: Path) -> N
                    "--find-links", wheels, "hello", env={"UV_CONFIG_FILE": str(conf)})  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "hello 1.0" in done.stdout
+
+
+# -- requirements files a variable or a configuration file names ------------------------------
+
+
+@pytest.mark.parametrize("way", ["PIP_CONSTRAINT", "PIP_REQUIREMENT", "UV_CONSTRAINT",
+                                 "UV_OVERRIDE", "pip.conf constraint"])  # fmt: skip
+def test_a_constraints_file_named_by_configuration_is_scanned(
+    tmp_path: Path, project: Path, evil: Path, way: str
+) -> None:
+    """pip and uv read the lines of such a file (``-f DIR`` included) as they read a
+    requirements file: its places are judged like any other."""
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text(f"--find-links {evil}\n")
+    env = {way: str(constraints)}
+    if way == "pip.conf constraint":
+        conf = tmp_path / "pip.conf"
+        conf.write_text(f"[global]\nconstraint = {constraints}\n")
+        env = {"PIP_CONFIG_FILE": str(conf)}
+    done = install(project, "--resolver", "pip", "--python", sys.executable, "hello", env=env)
+    refused(done, f"{constraints}:1", str(evil), "could be changed by another user")
+    assert not (tmp_path / "canary").exists()
+
+
+def test_a_constraints_file_of_another_user_named_by_configuration_is_refused(
+    tmp_path: Path, project: Path, nobody: int
+) -> None:
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("hello<10\n")
+    os.chown(constraints, nobody, -1)
+    done = install(project, "--resolver", "pip", "--python", sys.executable, "hello",
+                   env={"PIP_CONSTRAINT": str(constraints)})  # fmt: skip
+    refused(done, f"PIP_CONSTRAINT {constraints}", "could be changed by another user")

@@ -13,14 +13,14 @@ The files still go to the resolver unchanged, so each line is read the ways the
 resolvers read it: as pip does (a trailing backslash joins lines without a space,
 comments and ``${VAR}`` as pip treats them, the options ``shlex``-split and parsed by
 ``optparse`` — several on a line, a unique prefix of a long option meaning that option)
-and as uv does (an option's value is the rest of the line; lines joined with a space;
-an empty variable expanded). Every value naming a place is judged under every reading,
+and as uv does (an option's value is the rest of the line; lines joined with a space; an
+empty variable expanded). Every value naming a place is judged under every reading,
 relative to the file's directory and to the current directory (pip and uv take a
 relative ``-f`` from the file's directory when it exists there). A line pip's rules
 cannot account for (an unknown or ambiguous option, a stray word, an unbalanced quote)
-is refused, never skipped. It also notes what only pip understands in a requirements file (``--hash`` and
-``--require-hashes``, which uv's compile ignores, per-requirement build options, a
-remote ``-r URL``), so such a file is never resolved by uv.
+is refused, never skipped. It also notes what only pip understands in a requirements
+file (``--hash`` and ``--require-hashes``, which uv's compile ignores, per-requirement
+build options, a remote ``-r URL``), so such a file is never resolved by uv.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from pep582.errors import SourceError
 from pep582.install import locations
 from pep582.install.localfiles import check_directory, check_file, path_of_url
 from pep582.sources.records import read_text
+from pep582.step.startup import untrusted_path
 
 ARCHIVES = locations.ARCHIVES
 MAX_NESTING = 20
@@ -121,7 +122,10 @@ def scan(
     for name in files:
         _scan_file(cwd / name, cwd, found, seen, 0)
     for location, kind, base, where in locations.configured(cwd, uv_config, prefix, run_in):
-        locations.check(location, kind, base, where)
+        if kind == locations.REQUIREMENTS:
+            _configured_file(location, base, where, found, seen)
+        else:
+            locations.check(location, kind, base, where)
     return found
 
 
@@ -163,6 +167,22 @@ def _pip_options(options: str, where: str) -> dict[str, Any]:
             "option nor its value"
         )
     return vars(values)
+
+
+def _configured_file(name: str, base: Path, where: str, found: Scan, seen: set[str]) -> None:
+    """A requirements or constraints file a variable or configuration file names: it
+    passes the trust rule (nobody else may add a ``-f`` line to it) and its lines are
+    scanned like those of a file the user named."""
+    path = locations.local_path(name, base)
+    if path is None or not os.path.lexists(path):
+        return  # remote, or absent from here (the resolver reports it)
+    refused = untrusted_path(os.fspath(path))
+    if refused:
+        raise SourceError(
+            f"{where}: {path} could be changed by another user ({refused}); its lines "
+            "choose where a resolver takes packages from"
+        )
+    _scan_file(path, base, found, seen, 0)
 
 
 def _scan_file(path: Path, cwd: Path, found: Scan, seen: set[str], depth: int) -> None:

@@ -44,6 +44,7 @@ PAGES = (".html", ".htm")
 MAX_PAGE = 64 << 20  # an HTML page of links larger than this is refused, not read
 FIND_LINKS = "find-links"
 INDEX = "index"
+REQUIREMENTS = "requirements"  # a requirements or constraints file (its lines name places)
 # Variables that name places, and which kind each names (values are space-separated).
 VARIABLES = {
     "PIP_FIND_LINKS": FIND_LINKS,
@@ -54,8 +55,17 @@ VARIABLES = {
     "UV_EXTRA_INDEX_URL": INDEX,
     "UV_INDEX": INDEX,
     "UV_DEFAULT_INDEX": INDEX,
+    "PIP_CONSTRAINT": REQUIREMENTS,
+    "PIP_REQUIREMENT": REQUIREMENTS,
+    "PIP_BUILD_CONSTRAINT": REQUIREMENTS,
+    "UV_CONSTRAINT": REQUIREMENTS,
+    "UV_OVERRIDE": REQUIREMENTS,
+    "UV_BUILD_CONSTRAINT": REQUIREMENTS,
 }
 _CONFIG_KEYS = {"find-links": FIND_LINKS, "index-url": INDEX, "extra-index-url": INDEX}
+# pip configuration keys naming files pip reads as requirements files
+_PIP_FILE_KEYS = {"constraint": REQUIREMENTS, "requirement": REQUIREMENTS,
+                  "build-constraint": REQUIREMENTS}  # fmt: skip
 
 
 def local_path(location: str, base: Path) -> Path | None:
@@ -257,10 +267,11 @@ def configured(
     cwd: Path, uv_config: bool, prefix: Path | None = None, run_in: Path | None = None
 ) -> Iterator[tuple[str, str, Path, str]]:
     """``(location, kind, base, where)`` for each place pip's and uv's variables and
-    configuration files name (``uv_config``: whether uv may read the files it discovers,
-    i.e. it runs without ``--no-config``; ``prefix``: the target's ``sys.prefix``;
-    ``run_in``: the resolver's working directory, None for ``/``). Every file read is
-    judged first (:func:`source_refusal`)."""
+    configuration files name, and each requirements or constraints file they name
+    (:data:`REQUIREMENTS`: its lines name places too; ``uv_config``: whether uv may read
+    the files it discovers, i.e. it runs without ``--no-config``; ``prefix``: the
+    target's ``sys.prefix``; ``run_in``: the resolver's working directory, None for
+    ``/``). Every file read is judged first (:func:`source_refusal`)."""
     for variable, kind in VARIABLES.items():
         for value in os.environ.get(variable, "").split():
             for base in dict.fromkeys((cwd, Path("/"))):  # pip runs in either
@@ -272,7 +283,7 @@ def configured(
             continue
         if source.resolver == PIP:
             for key, value in pip_entries(source.path):
-                named = _CONFIG_KEYS.get(key.replace("_", "-"))
+                named = {**_CONFIG_KEYS, **_PIP_FILE_KEYS}.get(key.replace("_", "-"))
                 if named is None:
                     continue
                 for item in value.split():
@@ -340,6 +351,7 @@ def _uv_places(table: dict[str, Any]) -> Iterator[tuple[str, str]]:
 __all__ = [
     "FIND_LINKS",
     "INDEX",
+    "REQUIREMENTS",
     "Source",
     "check",
     "configured",
