@@ -331,3 +331,22 @@ def test_a_constraints_file_of_another_user_named_by_configuration_is_refused(
     done = install(project, "--resolver", "pip", "--python", sys.executable, "hello",
                    env={"PIP_CONSTRAINT": str(constraints)})  # fmt: skip
     refused(done, f"PIP_CONSTRAINT {constraints}", "could be changed by another user")
+
+
+def test_every_run_of_pip_judges_what_pip_will_read(
+    tmp_path: Path, evil: Path, base: Interpreter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only the resolution: fetching pinned wheels (a lock's install) and building
+    editables start pip too, and pip reads the same files; the command is refused before
+    it exists."""
+    from pep582.errors import SourceError
+    from pep582.install import pip as pip_module
+
+    python = make_venv(base, tmp_path / "venv")
+    (tmp_path / "venv" / "pip.conf").write_text(f"[wheel]\nfind-links = {evil}\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "")
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    from pep582.interpreter import probe
+
+    with pytest.raises(SourceError, match="could be changed by another user"):
+        pip_module.pip_command(probe(python))

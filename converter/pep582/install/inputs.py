@@ -121,12 +121,30 @@ def scan(
     seen: set[str] = set()
     for name in files:
         _scan_file(cwd / name, cwd, found, seen, 0)
-    for location, kind, base, where in locations.configured(cwd, uv_config, prefix, run_in):
+    judge_configuration(cwd, uv_config, prefix, run_in, found=found, seen=seen)
+    return found
+
+
+def judge_configuration(
+    cwd: Path,
+    uv_config: bool,
+    prefix: Path | None,
+    run_in: Path | None,
+    only: str | None = None,
+    *,
+    found: Scan | None = None,
+    seen: set[str] | None = None,
+) -> None:
+    """Judge every configuration file pip and uv (``only``: one of them) read, and every
+    place and requirements file those files and their variables name (see
+    :func:`pep582.install.locations.configured` for the arguments)."""
+    found = found if found is not None else Scan()
+    seen = seen if seen is not None else set()
+    for location, kind, base, where in locations.configured(cwd, uv_config, prefix, run_in, only):
         if kind == locations.REQUIREMENTS:
             _configured_file(location, base, where, found, seen)
         else:
             locations.check(location, kind, base, where)
-    return found
 
 
 class _Refused(Exception):
@@ -371,4 +389,4 @@ def _check_editable(text: str, cwd: Path, what: str, found: Scan) -> None:
     check_directory(local, what)  # a project directory others cannot change
 
 
-__all__ = ["ARCHIVES", "Scan", "scan"]
+__all__ = ["ARCHIVES", "Scan", "judge_configuration", "scan"]

@@ -82,6 +82,19 @@ def check(location: str, kind: str, base: Path, what: str) -> None:
     local = local_path(location, base)
     if local is None or not os.path.lexists(local):
         return  # remote, or absent: the resolvers skip it too
+    key = (os.path.realpath(local), kind)
+    if key in _JUDGED:
+        return  # judged in this run: nobody else can have changed it since
+    _judge(local, kind, what)
+    _JUDGED.add(key)
+
+
+# Places that passed in this process (each resolver run judges what it reads; a place
+# that passed is one only you and root can change, so it is not walked twice).
+_JUDGED: set[tuple[str, str]] = set()
+
+
+def _judge(local: Path, kind: str, what: str) -> None:
     if not os.path.isdir(local):
         _check_entry(str(local), what)
         if local.name.endswith(PAGES):
@@ -264,19 +277,26 @@ def source_refusal(found: list[Source], uv_config: bool) -> None:
 
 
 def configured(
-    cwd: Path, uv_config: bool, prefix: Path | None = None, run_in: Path | None = None
+    cwd: Path,
+    uv_config: bool,
+    prefix: Path | None = None,
+    run_in: Path | None = None,
+    only: str | None = None,
 ) -> Iterator[tuple[str, str, Path, str]]:
     """``(location, kind, base, where)`` for each place pip's and uv's variables and
     configuration files name, and each requirements or constraints file they name
     (:data:`REQUIREMENTS`: its lines name places too; ``uv_config``: whether uv may read
     the files it discovers, i.e. it runs without ``--no-config``; ``prefix``: the
     target's ``sys.prefix``; ``run_in``: the resolver's working directory, None for
-    ``/``). Every file read is judged first (:func:`source_refusal`)."""
+    ``/``; ``only``: :data:`PIP` or :data:`UV` for what one resolver reads). Every file
+    read is judged first (:func:`source_refusal`)."""
     for variable, kind in VARIABLES.items():
+        if only is not None and not variable.startswith(f"{only.upper()}_"):
+            continue
         for value in os.environ.get(variable, "").split():
             for base in dict.fromkeys((cwd, Path("/"))):  # pip runs in either
                 yield _strip_name(value), kind, base, f"{variable} {value}"
-    found = sources(run_in, prefix)
+    found = [s for s in sources(run_in, prefix) if only is None or s.resolver == only]
     source_refusal(found, uv_config)
     for source in read_sources(found, uv_config):
         if not os.path.isfile(source.path):

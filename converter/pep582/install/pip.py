@@ -51,8 +51,13 @@ def pip_version() -> Version | None:
     return None
 
 
-def pip_command(interpreter: Interpreter) -> list[str]:
-    """This environment's pip, told to act for ``interpreter``."""
+def pip_command(interpreter: Interpreter, cwd: Path | None = None) -> list[str]:
+    """This environment's pip, told to act for ``interpreter`` (run in ``cwd``, None for
+    ``/``), once every configuration file it will read and every place and file they
+    name passed the trust rule: every run of pip, whichever command asked for it."""
+    from pep582.install import inputs, locations
+
+    inputs.judge_configuration(cwd or Path("/"), False, interpreter.prefix, cwd, locations.PIP)
     version = pip_version()
     if version is None:
         raise ResolutionError(f"pip is not installed beside this toolkit ({sys.executable})")
@@ -145,7 +150,7 @@ def resolve(
     report_path = workdir / "report.json"
     run_pip(
         [
-            *pip_command(interpreter),
+            *pip_command(interpreter, cwd),
             "install",
             "--dry-run",
             "--ignore-installed",
