@@ -76,8 +76,8 @@ TOOLKIT_FILE = declare(
     "Python this machine offers for the tree; low for a launcher naming a missing "
     "interpreter nobody else can create, and for the .gitignore",
     "a file pep582-toolkit writes into the tree (the bootstrap, a launcher, conftest.py, "
-    ".gitignore) is not exactly what it writes there, or a launcher starts an interpreter "
-    "that does not pass the trust rule (missing, found on PATH, changeable by others)",
+    ".gitignore) is not exactly what it writes there, or a launcher does not start, by an "
+    "absolute path, an existing Python for the tree that nobody else can change",
     {
         "file": "bootstrap, launcher, mypy-launcher, conftest.py or .gitignore",
         "reason": "how it differs",
