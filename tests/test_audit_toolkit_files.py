@@ -249,14 +249,19 @@ def test_a_launcher_naming_a_missing_interpreter_nobody_else_can_create_is_low(
     assert about(audit(project, base), path) == []
 
 
+@pytest.mark.parametrize("name", [f"/usr/bin/env {PY}", PY, f"bin/{PY}"])
 def test_a_launcher_finding_its_python_on_path_is_never_exempt(
-    project: Path, base: Interpreter
+    project: Path, base: Interpreter, name: str
 ) -> None:
-    """``/usr/bin/env pythonX.Y``: whoever runs it decides what it finds."""
-    path = rewrite_launcher(project, "launcher", f"/usr/bin/env {PY}")
+    """``/usr/bin/env pythonX.Y`` (or a relative name): whoever runs it decides what it
+    finds."""
+    path = rewrite_launcher(project, "launcher", name)
     found = toolkit_finding(project, base, path)
     assert found["severity"] == "high"
-    assert f"it finds its interpreter by a PATH lookup (/usr/bin/env {PY})" in found["message"]
+    if name.startswith("/usr/bin/env "):
+        assert f"it finds its interpreter by a PATH lookup ({name})" in found["message"]
+    else:
+        assert f"it starts {name} by a relative name" in found["message"]
     run_fix(found, "launcher", base)
     assert about(audit(project, base), path) == []
 

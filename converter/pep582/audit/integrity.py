@@ -346,11 +346,16 @@ def _interpreter(ctx: Context, tree: Tree, interpreter: str) -> _Verdict | None:
     (``/usr/bin/env NAME``) is never vouched for: whoever runs it decides what it finds.
     A missing interpreter is judged by the nearest directory on its way that exists:
     high when someone else could create it there, else low (the launcher is broken)."""
-    if not os.path.isabs(interpreter) or interpreter.startswith("/usr/bin/env "):
+    if interpreter.startswith("/usr/bin/env "):
         return _Verdict(
             f"it finds its interpreter by a PATH lookup ({interpreter}): what runs is "
             "whatever comes first on the PATH of whoever runs it, which the audit cannot "
             "vouch for"
+        )
+    if not os.path.isabs(interpreter):
+        return _Verdict(
+            f"it starts {interpreter} by a relative name, which the shell looks up on PATH "
+            "or from the current directory of whoever runs it"
         )
     if not os.path.lexists(interpreter):
         place = os.path.dirname(interpreter)
