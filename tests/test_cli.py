@@ -265,3 +265,21 @@ def test_install_of_a_local_path_that_does_not_exist(
     assert result.stderr.count("\n") == 1 and "does not exist" in result.stderr
     assert where in result.stderr and "gone" in result.stderr
     assert not (tmp_path / DIRNAME).exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["file://[x/a-1.0-py3-none-any.whl"],
+        ["a @ file://[x/a-1.0-py3-none-any.whl"],
+        ["-r", "reqs.txt"],
+        ["--find-links", "file://[x/", "a"],
+    ],
+)
+def test_install_of_a_url_urllib_refuses(tmp_path: Path, args: list[str]) -> None:
+    """A URL ``urllib`` cannot split (an unclosed ``[`` in the host) is one line, exit 5,
+    wherever it is named: every URL goes through ``pep582.parse.url_parts``."""
+    (tmp_path / "reqs.txt").write_text("-f file://[x/\na\n")
+    result = pep582("install", "--dry-run", *args, cwd=tmp_path)
+    assert result.returncode == 5, result.stderr
+    assert "not a valid URL" in result.stderr and result.stderr.count("\n") == 1

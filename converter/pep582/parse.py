@@ -1,6 +1,7 @@
-"""Parsing the TOML and JSON files a source or a project holds: every way one can be
-unreadable (not UTF-8, not the format, nested deeper than the parser can follow) is one
-:class:`~pep582.errors.SourceError` naming the file, never an internal error."""
+"""Parsing what a source, a project or a request holds (TOML and JSON files, URLs): every
+way one can be unreadable (not UTF-8, not the format, nested deeper than the parser can
+follow, a URL ``urllib`` refuses) is one :class:`~pep582.errors.SourceError` naming it,
+never an internal error."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from pep582.errors import SourceError
 
@@ -17,7 +19,7 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
 
-__all__ = ["json_text", "load_toml", "toml_text"]
+__all__ = ["json_text", "load_toml", "toml_text", "url_parts"]
 
 
 def toml_text(text: str, where: str) -> dict[str, Any]:
@@ -45,3 +47,12 @@ def load_toml(path: Path) -> dict[str, Any]:
     from pep582.sources.records import read_text  # (pep582.sources imports this module)
 
     return toml_text(read_text(path), str(path))
+
+
+def url_parts(url: str) -> SplitResult:
+    """``urlsplit(url)``; a URL it refuses (``file://[x``: "Invalid IPv6 URL") is a
+    SourceError naming it."""
+    try:
+        return urlsplit(url)
+    except ValueError as exc:
+        raise SourceError(f"{url!r}: not a valid URL ({exc})") from None

@@ -23,9 +23,10 @@ import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from pep582.errors import SourceError, VerificationError
+from pep582.parse import url_parts
 from pep582.step.startup import untrusted_path
 
 # The largest wheel or source archive the toolkit reads: far above the largest files on
@@ -51,7 +52,7 @@ _KINDS = (
 
 def path_of_url(url: str) -> Path | None:
     """The local path a ``file:`` URL names (None for any other URL)."""
-    parts = urlsplit(url)
+    parts = url_parts(url)
     if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
         return None
     return Path(unquote(parts.path))
