@@ -6,7 +6,9 @@ launcher per Python (``bin/pythonX.Y``, their ``sys.executable``), ``pep582 ide
 --mypy``'s launcher (``bin/pep582-pythonX.Y``, mypy's ``python_executable``),
 ``conftest.py`` (imported whenever pytest runs in the project) and ``.gitignore``. Each is
 exempt from the audit's other checks only when its bytes are exactly what this version
-writes for this tree (and a launcher names an interpreter nobody else can change);
+writes for this tree and a launcher starts, by an absolute path, an existing Python this
+machine offers for the tree that nobody else can change (finding 305: not a path another
+user may create later, not a PATH lookup);
 otherwise it is a ``toolkit-file`` finding, high (low for ``.gitignore``), whose printed
 fix, run as printed, makes it go away.
 """
@@ -16,8 +18,11 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +155,140 @@ def test_a_well_formed_launcher_naming_another_users_interpreter_is_reported(
     (found,) = [f for f in audit(project, base) if f["check"] == "toolkit-file"]
     assert found["path"] == str(path) and found["severity"] == "high"
     assert f"it starts {theirs / 'python'}, which is not safe to run" in found["message"]
+
+
+# -- what a well-formed launcher starts (hostile review finding 305) ---------------------------
+#
+# A launcher is exempt only when it starts, by an absolute path, an interpreter that exists,
+# passes the trust rule as a program, and is a Python this machine offers for the tree. A
+# missing one is judged by the nearest directory on its way that exists: if anyone else
+# may create it there, the launcher is as good as theirs.
+
+
+def rewrite_launcher(project: Path, kind: str, interpreter: str) -> Path:
+    """The launcher of ``kind`` rewritten, byte for byte as the toolkit writes it, to
+    start ``interpreter``."""
+    path = project / FILES[kind]
+    if kind == "launcher":
+        path.write_bytes(launcher_source(interpreter))
+    else:
+        (tree,) = [t for t in trees_in(project / DIRNAME) if t.facts.command == PY]
+        path.write_bytes(launcher(tree, interpreter))
+    return path
+
+
+def toolkit_finding(project: Path, base: Interpreter, path: Path) -> dict[str, Any]:
+    (found,) = [f for f in audit(project, base) if f["check"] == "toolkit-file"]
+    assert found["path"] == str(path), found
+    return found
+
+
+def run_fix(found: dict[str, Any], kind: str, base: Interpreter) -> None:
+    fix = found["fix"]
+    if kind == "mypy-launcher":
+        assert fix.endswith("pep582 ide --mypy")
+        fix = fix.replace("pep582 ide --mypy", f"{sys.executable} -m pep582.commands.main "
+                          f"ide --mypy --python {base.executable}")  # fmt: skip
+    subprocess.run(["sh", "-c", fix], check=True)
+
+
+@pytest.fixture
+def shared() -> Iterator[Path]:
+    """A directory like /tmp (everyone may create in it, sticky), reachable by nobody."""
+    top = Path(tempfile.mkdtemp(dir="/tmp", prefix="pep582-shared-"))
+    top.chmod(0o755)
+    place = top / "shared"
+    place.mkdir()
+    place.chmod(0o1777)
+    yield place
+    shutil.rmtree(top)
+
+
+@pytest.mark.usefixtures("root_only")
+@pytest.mark.parametrize("kind", ["launcher", "mypy-launcher"])
+def test_a_launcher_naming_a_path_others_could_create_is_high_before_and_after(
+    project: Path, base: Interpreter, shared: Path, kind: str
+) -> None:
+    """The attack for real: the launcher names a program in a sticky world-writable
+    directory that does not exist yet; ``nobody`` creates it later."""
+    theirs = shared / "att" / "python"
+    path = rewrite_launcher(project, kind, str(theirs))
+    found = toolkit_finding(project, base, path)
+    assert found["severity"] == "high"
+    assert found["details"]["interpreter"] == str(theirs)
+    assert (
+        f"it starts {theirs}, which does not exist, and another user could create it"
+        in (found["message"])
+    )
+    assert f"{shared} is writable by" in found["message"]
+    create = f"mkdir {theirs.parent} && cp /bin/true {theirs}"
+    nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    made = subprocess.run([*nobody, "sh", "-c", create])
+    assert made.returncode == 0 and theirs.stat().st_uid == pwd.getpwnam("nobody").pw_uid
+    found = toolkit_finding(project, base, path)
+    assert found["severity"] == "high"
+    assert f"it starts {theirs}, which is not safe to run" in found["message"]
+    run_fix(found, kind, base)
+    assert about(audit(project, base), path) == []
+
+
+@pytest.mark.parametrize("kind", ["launcher", "mypy-launcher"])
+def test_a_launcher_naming_a_missing_interpreter_nobody_else_can_create_is_low(
+    project: Path, base: Interpreter, tmp_path: Path, kind: str
+) -> None:
+    """A Python that was uninstalled, in a directory only you (or root) may write: the
+    launcher is broken, not someone else's."""
+    gone = tmp_path / "gone" / "bin" / "python3"
+    path = rewrite_launcher(project, kind, str(gone))
+    found = toolkit_finding(project, base, path)
+    assert found["severity"] == "low"
+    assert (
+        f"it starts {gone}, which does not exist (nobody else can create it)" in (found["message"])
+    )
+    run_fix(found, kind, base)
+    assert about(audit(project, base), path) == []
+
+
+@pytest.mark.parametrize("name", [f"/usr/bin/env {PY}", PY, f"bin/{PY}"])
+def test_a_launcher_finding_its_python_on_path_is_never_exempt(
+    project: Path, base: Interpreter, name: str
+) -> None:
+    """``/usr/bin/env pythonX.Y`` (or a relative name): whoever runs it decides what it
+    finds."""
+    path = rewrite_launcher(project, "launcher", name)
+    found = toolkit_finding(project, base, path)
+    assert found["severity"] == "high"
+    if name.startswith("/usr/bin/env "):
+        assert f"it finds its interpreter by a PATH lookup ({name})" in found["message"]
+    else:
+        assert f"it starts {name} by a relative name" in found["message"]
+    run_fix(found, "launcher", base)
+    assert about(audit(project, base), path) == []
+
+
+@pytest.mark.parametrize("kind", ["launcher", "mypy-launcher"])
+def test_a_launcher_starting_a_trusted_program_that_is_not_the_trees_python_is_reported(
+    project: Path, base: Interpreter, kind: str
+) -> None:
+    """Nobody else can change /bin/sh, but it is not the tree's Python: a Python child
+    started as ``sys.executable -c CODE`` would run CODE as shell."""
+    program = os.path.realpath("/bin/sh")
+    path = rewrite_launcher(project, kind, program)
+    found = toolkit_finding(project, base, path)
+    assert found["severity"] == "medium"
+    assert f"it starts {program}, which is not a {PY} this machine offers" in found["message"]
+    run_fix(found, kind, base)
+    assert about(audit(project, base), path) == []
+
+
+@pytest.mark.parametrize("kind", ["launcher", "mypy-launcher"])
+def test_a_launcher_starting_the_trees_python_by_another_name_is_exempt(
+    project: Path, base: Interpreter, tmp_path: Path, kind: str
+) -> None:
+    """Control: a link of your own to the tree's Python (``--python`` given as a venv's
+    or your own link's path) is that Python."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "python").symlink_to(os.path.realpath(base.executable))
+    path = rewrite_launcher(project, kind, str(mine / "python"))
+    assert about(audit(project, base), path) == []

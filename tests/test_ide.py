@@ -20,6 +20,7 @@ import pytest
 
 from pep582 import jsonc
 from pep582.errors import Pep582Error
+from pep582.operations.ide import finder_mapping
 from pep582.operations.ide_mypy import is_launcher
 from pep582.scheme import trees_in
 from pep582.step.startup import DIRNAME
@@ -229,6 +230,90 @@ def test_pyright_gets_the_site_directory_and_every_editable_source(tmp_path: Pat
     assert jsonc.loads(text)["extraPaths"] == [
         "typings", SITE, "lib2", "src", str(outside), "legacy"
     ]  # fmt: skip
+
+
+# A distribution ships its finder: what pep582 ide reads of it is one line, never parsed as
+# Python (hostile review finding 306: nested deeply, the parser raised RecursionError, an
+# internal error, or crashed Python 3.9).
+HOSTILE_FINDERS = {
+    "deep-expression": "MAPPING = " + "1+" * 200_000 + "1\n",
+    "deep-unary": "MAPPING = " + "-" * 1_000_000 + "1\n",
+    "deep-dict": "MAPPING = {'a': " + "{'a': " * 100_000 + "'x'" + "}" * 100_001 + "\n",
+    "deep-brackets": "MAPPING: dict[str, str] = {" + "[" * 100_000 + "]" * 100_000 + "}\n",
+    "not-a-string": "MAPPING = {'pkg': __file__}\n",
+    "f-string": "MAPPING = {'pkg': f'/{x}'}\n",
+    "over-the-limit": "MAPPING = {'pkg': '/x'}\n" + "#" * (1 << 20),
+}
+
+
+@pytest.mark.parametrize("content", list(HOSTILE_FINDERS))
+def test_a_hostile_finder_is_ignored_never_parsed(tmp_path: Path, content: str) -> None:
+    project = project_with_tree(tmp_path)
+    site = project / SITE
+    (project / "lib2" / "pkg2").mkdir(parents=True)
+    (site / "__editable___deep_1_0_finder.py").write_text(HOSTILE_FINDERS[content])
+    proc = ide("--pyright", "--project", project)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert jsonc.loads((project / "pyrightconfig.json").read_text())["extraPaths"] == [
+        SITE, "src"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("line", "mapping"),
+    [
+        ("MAPPING: dict[str, str] = {'a': '/x/a', 'b.c': '/y'}", {"a": "/x/a", "b.c": "/y"}),
+        ("MAPPING = {}", {}),
+        ("MAPPING = {'a': '/x',}", {"a": "/x"}),
+        (
+            """MAPPING = {"it's": '/d\\u00e9j\\xe0\\\\q', 'b': "/\\"q\\""}""",
+            {"it's": "/d\u00e9j\xe0\\q", "b": '/"q"'},
+        ),
+        ("MAPPING = {'a': '/x'} | {}", None),
+        ("MAPPING = {'a': '/x' '/y'}", None),
+        ("MAPPING = {b'a': '/x'}", None),
+        ("MAPPING = {'a': '/x', 'b'}", None),
+        ("    MAPPING = {'a': '/x'}", None),  # not at the top level
+        ("NAMESPACES = {'a': '/x'}", None),
+    ],
+)
+def test_the_finder_mapping_is_read_as_setuptools_writes_it(
+    line: str, mapping: dict[str, str] | None
+) -> None:
+    assert finder_mapping(f"import sys\n{line}\nNAMESPACES = {{}}\n") == mapping
+
+
+@pytest.mark.slow
+def test_a_real_setuptools_editable_finder_is_read(tmp_path: Path) -> None:
+    """Control: ``pep582 install -e .`` of a project whose package lives elsewhere
+    (``package-dir``), so setuptools writes a PEP 660 finder: its checkout is found."""
+    import virtualenv  # type: ignore[import-untyped]
+
+    links = tmp_path / "links"
+    links.mkdir()
+    embedded = Path(virtualenv.__file__).parent / "seed" / "wheels" / "embed"
+    for wheel in embedded.glob("setuptools-*.whl"):
+        shutil.copy(wheel, links)
+    project = tmp_path / "proj"
+    (project / "lib2" / "pkg2").mkdir(parents=True)
+    (project / "lib2" / "pkg2" / "__init__.py").write_text("X = 1\n")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "pkg2"\nversion = "1.0"\n'
+        '[tool.setuptools]\npackages = ["pkg2"]\npackage-dir = {"pkg2" = "lib2/pkg2"}\n'
+    )
+    python = interpreter(PY)
+    assert python is not None
+    proc = pep582("install", "--python", python.executable, "--no-index", "--find-links", links,
+                  "-e", ".", cwd=project)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (finder,) = (project / SITE).glob("__editable___pkg2_*_finder.py")
+    assert finder_mapping(finder.read_text()) == {"pkg2": str(project / "lib2" / "pkg2")}
+    proc = ide("--pyright", "--project", project)
+    assert proc.returncode == 0, proc.stderr
+    extra = jsonc.loads((project / "pyrightconfig.json").read_text())["extraPaths"]
+    assert extra == [SITE, "lib2"]
 
 
 def test_vscode_settings_with_comments_are_edited_in_place(tmp_path: Path) -> None:

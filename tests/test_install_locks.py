@@ -122,3 +122,36 @@ def test_a_lock_that_cannot_be_read_is_said_so(
     assert installed(root) == {"hello": "2.0"}  # resolved from [project].dependencies
     (line,) = [line for line in proc.stdout.splitlines() if lock in line]
     assert f"{root / lock} was not used: {tool} is not installed (run `{export}`" in line
+
+
+def test_a_workspace_planted_above_the_project_does_not_choose_the_lock(
+    tmp_path: Path, links: Path
+) -> None:
+    """uv looks for a workspace in every directory above a project that declares none,
+    and exports the lock of one that claims the project as a member. Another user who may
+    create files above it (a sticky shared directory, as /tmp) plants a workspace locked
+    at hello 2.0: the project's own uv.lock (hello 1.0) is still what is installed."""
+    import pwd
+
+    if os.geteuid() != 0:
+        pytest.skip("acting as another user needs root")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    root = project(shared, links)
+    own_lock = (root / "uv.lock").read_bytes()
+    (shared / "pyproject.toml").write_text(
+        '[project]\nname = "ws"\nversion = "1"\nrequires-python = ">=3.9"\n'
+        'dependencies = ["hello>=2"]\n[tool.uv.workspace]\nmembers = ["app"]\n'
+    )
+    env = {**CLEAN, "UV_NO_INDEX": "1", "UV_FIND_LINKS": str(links)}
+    run([find_uv_bin(), "lock", "-q", "--python", sys.executable], cwd=shared, env=env,
+        check=True)  # fmt: skip
+    assert 'version = "2.0"' in (shared / "uv.lock").read_text()
+    (root / "uv.lock").write_bytes(own_lock)
+    nobody = pwd.getpwnam("nobody").pw_uid
+    for planted in ("pyproject.toml", "uv.lock"):
+        os.chown(shared / planted, nobody, -1)
+    proc = migrate(root / "pyproject.toml", "--python", PY, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert installed(root) == {"hello": "1.0"} and "uv.lock locks it" in proc.stdout

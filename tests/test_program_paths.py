@@ -25,7 +25,7 @@ import pytest
 from pep582 import interpreter, proc
 from pep582.errors import InterpreterError
 
-from helpers import bare_venv, migrate_cli, pep582
+from helpers import bare_venv, fake_dist, migrate_cli, pep582
 
 pytestmark = pytest.mark.usefixtures("root_only")
 
@@ -95,6 +95,40 @@ def test_another_path_to_the_toolkits_own_interpreter_is_judged(
     with pytest.raises(InterpreterError, match="another user could change what it runs"):
         proc.run([link, "-c", "pass"], python=True)
     assert not canary.exists()
+
+
+@pytest.mark.parametrize("level", ["beside", "one up"])
+def test_a_pyvenv_cfg_another_user_could_create_is_judged(
+    tmp_path: Path, nobody: int, level: str
+) -> None:
+    """CPython reads ``pyvenv.cfg`` beside the path it is started by and one level up.
+    Where none is there yet, whoever may create one chooses the standard library: the
+    directory that would hold it (sticky and world-writable, as /tmp) refuses the
+    program before it runs, in ``pep582 ide --mypy``'s launcher and everywhere else; the
+    attack then (creating the file) has nothing to run."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    place = shared if level == "beside" else shared / "py"
+    place.mkdir(exist_ok=True)
+    link = place / "python3"
+    link.symlink_to(REAL)
+    proc._trusted.clear()
+    with pytest.raises(InterpreterError, match="another user could change what it runs"):
+        proc.run([link, "-c", "pass"], python=True)
+    project = tmp_path / "proj"
+    fake_dist(project / "__pypackages__" / "lib" / f"python{VERSION}" / "site-packages",
+              "small", "1.0", {"small/__init__.py": b""})  # fmt: skip
+    result = pep582("ide", "--mypy", "--python", link, cwd=project)
+    assert result.returncode == 3 and "another user could change" in result.stderr
+    assert not (project / "mypy.ini").exists()
+    canary = tmp_path / "canary"
+    home = evil_home(tmp_path / "theirs", canary)
+    (link.parent / "pyvenv.cfg" if level == "beside" else shared / "pyvenv.cfg").write_text(
+        f"home = {home}\n"
+    )
+    subprocess.run([link, "-I", "-c", "pass"], check=True)  # the control: the attack is real
+    assert canary.exists()
 
 
 def test_only_sys_executable_itself_is_exempt(tmp_path: Path) -> None:

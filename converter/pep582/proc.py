@@ -73,8 +73,9 @@ def trusted_program(path: str | os.PathLike[str], what: str = "program") -> str:
     :class:`InterpreterError` naming the reason.
 
     The file's real path and every directory above it, the directory the name lives in
-    (a link there could be re-pointed) and any ``pyvenv.cfg`` beside it or one level up
-    pass the owner/write rule of the startup step. Only the exact path this toolkit's
+    (a link there could be re-pointed) and the ``pyvenv.cfg`` beside it and one level up
+    (or, where absent, the directory that would hold it) pass the owner/write rule of the
+    startup step. Only the exact path this toolkit's
     interpreter was started by (``sys.executable``) is exempt: it is already running this
     code. Another path to the same binary is not: CPython reads the ``pyvenv.cfg`` beside
     the path it is started by, so a link elsewhere may choose another standard library.
@@ -90,8 +91,9 @@ def trusted_program(path: str | os.PathLike[str], what: str = "program") -> str:
             os.path.join(os.path.dirname(text), "pyvenv.cfg"),
             os.path.join(os.path.dirname(os.path.dirname(text)), "pyvenv.cfg"),
         ):
-            if os.path.lexists(config):
-                places.append(config)
+            # the file, or where it is absent the directory that would hold it (whoever
+            # may create it there chooses the standard library this program runs)
+            places.append(config if os.path.lexists(config) else os.path.dirname(config))
         for place in places:
             refused = untrusted_path(place)
             if refused:

@@ -42,7 +42,7 @@ DRIFT = declare(
 )
 
 
-def _candidates(facts: InterpreterFacts, project: str) -> Iterator[str]:
+def candidates(facts: InterpreterFacts, project: str) -> Iterator[str]:
     """Executables that may run a tree for ``facts``, none inside the project (nothing
     that lives in the audited project or tree is ever run)."""
     if facts.implementation == "cpython":
@@ -59,7 +59,7 @@ def other_python(
 ) -> tuple[Interpreter | None, Stdlib | None]:
     """An interpreter on this machine for a tree's ``facts``, and its stdlib; ``(None,
     None)`` when there is none."""
-    for candidate in _candidates(facts, project):
+    for candidate in candidates(facts, project):
         try:
             found = probe(candidate)
         except InterpreterError:

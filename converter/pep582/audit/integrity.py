@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import shlex
 from collections import defaultdict
+from dataclasses import dataclass
 
 from pep582 import proc
 from pep582.audit.context import Context, quoted
+from pep582.audit.drift import candidates
 from pep582.audit.model import Severity, Tree
 from pep582.audit.registry import declare
 from pep582.errors import InterpreterError, VerificationError
@@ -17,7 +19,7 @@ from pep582.scheme import Tree as SchemeTree
 from pep582.sources.distribution import Distribution
 from pep582.sources.records import RecordEntry, check
 from pep582.step.children import BOOTSTRAP, bootstrap_source, launcher_source
-from pep582.step.startup import DIRNAME, startup_files
+from pep582.step.startup import DIRNAME, startup_files, untrusted_path
 
 FAMILY = "integrity"
 DIST = "distribution"
@@ -70,12 +72,16 @@ NO_RECORD = declare(
 TOOLKIT_FILE = declare(
     "toolkit-file",
     FAMILY,
-    "high; low for the .gitignore",
+    "high; medium for a launcher starting a program nobody else can change that is not a "
+    "Python this machine offers for the tree; low for a launcher naming a missing "
+    "interpreter nobody else can create, and for the .gitignore",
     "a file pep582-toolkit writes into the tree (the bootstrap, a launcher, conftest.py, "
-    ".gitignore) is not exactly what it writes there",
+    ".gitignore) is not exactly what it writes there, or a launcher does not start, by an "
+    "absolute path, an existing Python for the tree that nobody else can change",
     {
         "file": "bootstrap, launcher, mypy-launcher, conftest.py or .gitignore",
         "reason": "how it differs",
+        "interpreter": "what a launcher starts, when it is well formed",
     },
 )
 
@@ -287,13 +293,22 @@ def _launcher_interpreter(data: bytes) -> str | None:
     return None
 
 
-def _mismatch(ctx: Context, path: str, kind: str, tree: Tree | None) -> str | None:
+@dataclass
+class _Verdict:
+    """Why a toolkit file is not vouched for, and how much that matters."""
+
+    reason: str
+    severity: Severity = "high"
+    interpreter: str | None = None  # what a well-formed launcher starts
+
+
+def _mismatch(ctx: Context, path: str, kind: str, tree: Tree | None) -> _Verdict | None:
     """Why ``path`` is not exactly what the toolkit writes there (None when it is): its
-    bytes differ from every text this version writes for the tree, or the interpreter a
-    launcher names is one another user could change."""
+    bytes differ from every text this version writes for the tree, or a launcher starts
+    an interpreter that is not one the toolkit would name for it (:func:`_interpreter`)."""
     text = ctx.index.texts.get(path)
     if not isinstance(text, str):
-        return getattr(text, "strerror", None) or str(text)
+        return _Verdict(getattr(text, "strerror", None) or str(text))
     data = text.encode("utf-8")
     interpreter: str | None = None
     if kind in HYGIENE:
@@ -312,27 +327,76 @@ def _mismatch(ctx: Context, path: str, kind: str, tree: Tree | None) -> str | No
         same = is_launcher(data, scheme_tree)
         interpreter = shlex.split(data.split(b"\n", 3)[2].decode())[1] if same else None
     if not same:
-        return "its content is not what this version of pep582-toolkit writes there"
-    if (
-        interpreter
-        and not interpreter.startswith("/usr/bin/env ")
-        and os.path.lexists(interpreter)
-    ):
-        try:
-            proc.trusted_program(interpreter, "interpreter")
-        except InterpreterError as exc:
-            return f"it starts {interpreter}, which is not safe to run: {exc}"
+        return _Verdict("its content is not what this version of pep582-toolkit writes there")
+    if interpreter is None:
+        return None
+    assert tree is not None
+    verdict = _interpreter(ctx, tree, interpreter)
+    if verdict is not None:
+        verdict.interpreter = interpreter
+    return verdict
+
+
+def _interpreter(ctx: Context, tree: Tree, interpreter: str) -> _Verdict | None:
+    """Why a launcher of ``tree`` starting ``interpreter`` is not vouched for, or None:
+    it must name, by an absolute path, an existing program that passes the trust rule
+    (:func:`pep582.proc.trusted_program`) and that is a Python this machine offers for
+    the tree (the audit's interpreter for it, or one on PATH or in pyenv's versions for
+    its version: what ``pep582 install --python`` names, resolved). A PATH lookup
+    (``/usr/bin/env NAME``) is never vouched for: whoever runs it decides what it finds.
+    A missing interpreter is judged by the nearest directory on its way that exists:
+    high when someone else could create it there, else low (the launcher is broken)."""
+    if interpreter.startswith("/usr/bin/env "):
+        return _Verdict(
+            f"it finds its interpreter by a PATH lookup ({interpreter}): what runs is "
+            "whatever comes first on the PATH of whoever runs it, which the audit cannot "
+            "vouch for"
+        )
+    if not os.path.isabs(interpreter):
+        return _Verdict(
+            f"it starts {interpreter} by a relative name, which the shell looks up on PATH "
+            "or from the current directory of whoever runs it"
+        )
+    if not os.path.lexists(interpreter):
+        place = os.path.dirname(interpreter)
+        while not os.path.lexists(place):
+            place = os.path.dirname(place)
+        refused = untrusted_path(place)
+        if refused:
+            return _Verdict(
+                f"it starts {interpreter}, which does not exist, and another user could "
+                f"create it ({refused})"
+            )
+        return _Verdict(
+            f"it starts {interpreter}, which does not exist (nobody else can create it): "
+            "the tree's programs cannot start Python children",
+            "low",
+        )
+    try:
+        proc.trusted_program(interpreter, "interpreter")
+    except InterpreterError as exc:
+        return _Verdict(f"it starts {interpreter}, which is not safe to run: {exc}")
+    known = [tree.interpreter] if tree.interpreter else []
+    known += candidates(tree.facts, str(ctx.project))
+    if os.path.realpath(interpreter) not in {os.path.realpath(k) for k in known}:
+        return _Verdict(
+            f"it starts {interpreter}, which is not a {tree.command} this machine offers "
+            "for the tree (the audit's interpreter for it, PATH, pyenv); if you chose it, "
+            f"audit with --python {quoted(interpreter)}",
+            "medium",
+        )
     return None
 
 
 def toolkit_files(ctx: Context) -> None:
     """A file the toolkit writes into the tree that is not what it writes: code that runs
-    (high), or the .gitignore (low)."""
+    (high; a launcher whose interpreter is merely missing or unknown: low or medium), or
+    the .gitignore (low)."""
     for path, (kind, tree) in sorted(toolkit_paths(ctx.root, ctx.report.trees).items()):
         if ctx.index.lstat(path) is None:
             continue
-        why = _mismatch(ctx, path, kind, tree)
-        if why is None:
+        verdict = _mismatch(ctx, path, kind, tree)
+        if verdict is None:
             continue
         if kind in HYGIENE:
             lines = " ".join(quoted(line) for line in HYGIENE[kind].decode().splitlines())
@@ -344,14 +408,16 @@ def toolkit_files(ctx: Context) -> None:
                 f"rm -- {quoted(path)}  # the next pep582 install or uninstall that "
                 "changes the tree writes it again"
             )
+        details: dict[str, str] = {"file": kind, "reason": verdict.reason}
+        if verdict.interpreter is not None:
+            details["interpreter"] = verdict.interpreter
         ctx.add(
             TOOLKIT_FILE,
-            "low" if kind == ".gitignore" else "high",
+            "low" if kind == ".gitignore" else verdict.severity,
             path,
-            f"a toolkit file was changed: {_ROLES[kind]}: {why}",
+            f"a toolkit file was changed: {_ROLES[kind]}: {verdict.reason}",
             fix,
-            file=kind,
-            reason=why,
+            **details,
         )
 
 

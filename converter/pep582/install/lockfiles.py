@@ -1,7 +1,8 @@
 """Lock files other tools keep beside a ``pyproject.toml``, read as PEP 751 locks.
 
 One lock is used, the first present of: ``pylock.toml`` (read as it is), ``uv.lock``
-(``uv export --format pylock.toml --frozen --offline``, when uv is installed),
+(``uv export --format pylock.toml --frozen --offline``, when uv is installed, on a
+private copy that is its own workspace root unless the project declares one),
 ``pdm.lock`` (``pdm export --format pylock``, when PDM is installed) and
 ``poetry.lock`` (``poetry export --format pylock.toml``, when Poetry and an export
 plugin that writes it are installed). A lock that cannot be turned into a PEP 751 lock
@@ -12,16 +13,19 @@ offline is not used, and one line says so and what to run; the project's
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pep582 import proc
+from pep582 import fs, proc, usercache
 from pep582.errors import Pep582Error, SourceError
 from pep582.install import uv
 from pep582.install.pylock import parse_lock
 from pep582.interpreter import outside_toolkit
-from pep582.parse import toml_text
+from pep582.parse import load_toml, toml_text
+from pep582.sources.records import read_text
 
 LOCK_NAMES = ("pylock.toml", "uv.lock", "pdm.lock", "poetry.lock")
 
@@ -91,9 +95,36 @@ def _uv(project: Path, extras: Sequence[str], groups: Sequence[str], with_projec
         options += ["--group", group]
     options += ["--no-editable"] if with_project else ["--no-emit-project"]
     try:
-        return uv.export_lock(executable, project, options, "uv.lock")
+        if _declares_workspace(project):  # a workspace root: uv looks no further up
+            return uv.export_lock(executable, project, options, "uv.lock")
+        with _as_workspace_root(project) as copy:
+            return uv.export_lock(executable, copy, options, "uv.lock")
     except Pep582Error as exc:
         raise _NotUsed(str(exc).splitlines()[0]) from exc
+
+
+def _declares_workspace(project: Path) -> bool:
+    tool = load_toml(project / "pyproject.toml").get("tool")
+    settings = tool.get("uv") if isinstance(tool, dict) else None
+    return isinstance(settings, dict) and isinstance(settings.get("workspace"), dict)
+
+
+@contextmanager
+def _as_workspace_root(project: Path) -> Iterator[Path]:
+    """A private copy of the project's ``pyproject.toml`` (declaring itself a workspace
+    root) and ``uv.lock``. uv looks for a workspace in every directory above a project
+    that declares none, and exports the lock of one that claims it as a member: another
+    user who may create files above the project (``/tmp``) could choose what is
+    installed. A project that is its own workspace root is read from its copy alone."""
+    text = read_text(project / "pyproject.toml")
+    lock = read_text(project / "uv.lock")
+    copy = Path(tempfile.mkdtemp(prefix="uv-export-", dir=usercache.directory("scratch")))
+    try:
+        (copy / "pyproject.toml").write_text(text + "\n\n[tool.uv.workspace]\n", "utf-8")
+        (copy / "uv.lock").write_text(lock, "utf-8")
+        yield copy
+    finally:
+        fs.remove_quietly(copy)
 
 
 def _tool(project: Path, tool: str, arguments: list[str]) -> str:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import ast
 import os
+import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -83,28 +85,58 @@ def _pth_lines(text: str) -> Iterator[str]:
             yield line
 
 
+# A setuptools PEP 660 finder's mapping, as its template writes it on one line:
+# ``MAPPING: dict[str, str] = {'pkg': '/checkout/src/pkg'}`` (older: ``MAPPING = {...}``).
+# Read without Python's parser (a distribution ships this file: nested deeply enough, the
+# parser raises RecursionError or, on 3.9, crashes): one line, a flat dict of plain
+# string literals, each decoded alone; anything else and the file is ignored.
+_MAPPING_LINE = re.compile(r"MAPPING[ \t]*(?::[^=]*)?=[ \t]*\{(?P<items>.*)\}[ \t]*")
+_STRING = r"'(?:[^'\\\n]|\\.)*'" + r'|"(?:[^"\\\n]|\\.)*"'  # no prefix, one line
+_ITEM = re.compile(
+    rf"[ \t]*(?P<key>{_STRING})[ \t]*:[ \t]*(?P<value>{_STRING})[ \t]*(?P<comma>,?)"
+)
+_BLANK = re.compile(r"[ \t]*\Z")
+
+
+def _string(literal: str) -> str | None:
+    """The value of one plain string literal (the regex matched it whole), or None."""
+    if "\\" not in literal:
+        return literal[1:-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an invalid escape warns on 3.12+
+        try:
+            value = ast.literal_eval(literal)
+        except (SyntaxError, ValueError):
+            return None
+    return value if isinstance(value, str) else None
+
+
+def finder_mapping(text: str) -> dict[str, str] | None:
+    """The ``MAPPING`` a setuptools PEP 660 finder assigns, or None when no line says it
+    as a flat dict of string literals (then the file is ignored)."""
+    for line in text.splitlines():
+        match = _MAPPING_LINE.fullmatch(line)
+        if match is None:
+            continue
+        items, mapping, at = match.group("items"), {}, 0
+        while not _BLANK.match(items, at):
+            item = _ITEM.match(items, at)
+            if item is None or (not item.group("comma") and not _BLANK.match(items, item.end())):
+                return None
+            key, value = _string(item.group("key")), _string(item.group("value"))
+            if key is None or value is None:
+                return None
+            mapping[key] = value
+            at = item.end()
+        return mapping
+    return None
+
+
 def _finder_paths(text: str) -> Iterator[str]:
     """The directories a setuptools PEP 660 finder maps packages to (``MAPPING``)."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return
-    for node in tree.body:
-        target: ast.expr | None = None
-        if isinstance(node, ast.AnnAssign):
-            target = node.target
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
-        value = getattr(node, "value", None)
-        if isinstance(target, ast.Name) and target.id == "MAPPING" and value is not None:
-            try:
-                mapping = ast.literal_eval(value)
-            except ValueError:
-                return
-            if isinstance(mapping, dict):
-                for location in mapping.values():
-                    if isinstance(location, str) and os.path.isabs(location):
-                        yield os.path.dirname(os.path.normpath(location))
+    for location in (finder_mapping(text) or {}).values():
+        if os.path.isabs(location):
+            yield os.path.dirname(os.path.normpath(location))
 
 
 def source_paths(site_dir: Path) -> list[str]:

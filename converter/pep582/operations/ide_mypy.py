@@ -30,7 +30,7 @@ from typing import Any
 
 from pep582 import fs
 from pep582.errors import DestinationError, SourceError
-from pep582.interpreter import Interpreter
+from pep582.interpreter import Interpreter, named_by_scripts
 from pep582.operations import editing
 from pep582.operations.ide import Written, ours, status
 from pep582.parse import toml_text
@@ -320,7 +320,7 @@ def configure(project: fs.Dir, tree: Tree, python: Interpreter) -> list[Written]
     scripts_dir = Path(tree.scheme.scripts)
     relative = scripts_dir.relative_to(Path(project.path)).as_posix()
     name = launcher_name(tree)
-    data = launcher(tree, os.fspath(python.executable))
+    data = launcher(tree, named_by_scripts(python.executable))  # its real path, judged
     written: list[Written] = []
     with editing.open_inside(project, relative, create=True) as directory:
         path = Path(directory.join(name))

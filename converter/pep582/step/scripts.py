@@ -9,11 +9,12 @@ rule, and the placement before site-packages.
 
 from __future__ import annotations
 
-import ast
 import functools
+import io
 import os
 import re
 import shlex
+import tokenize
 import zlib
 from pathlib import Path
 
@@ -158,24 +159,60 @@ def _names_python(executable: bytes) -> bool:
 def insertion_point(body: bytes) -> int:
     """Where code may go in a script ``body`` (after its shebang): after any coding line,
     module docstring and ``from __future__`` imports, which must come first."""
-    try:
-        tree = ast.parse(body)
-    except (SyntaxError, ValueError):
-        tree = None
-    last = 0
-    if tree is not None:
-        for index, node in enumerate(tree.body):
-            docstring = (
-                index == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-            )
-            future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
-            if not (docstring or future):
-                break
-            last = node.end_lineno or node.lineno
+    last = _prologue_end(body)
     lines = body.split(b"\n")
     if last == 0 and lines and _CODING.match(lines[0]):
         last = 1
     return len(b"\n".join(lines[:last])) + (1 if last else 0)
+
+
+def _prologue_end(body: bytes) -> int:
+    """The last line of the module docstring and ``from __future__`` imports that open
+    ``body`` (0 when none, or when they cannot be read). The script comes from a source,
+    so it is tokenized, never parsed (nesting deep enough makes the parser raise or, on
+    3.9, crash), and only until the first other statement: the work is bounded by the
+    prologue, not by the rest of the file."""
+    last = 0
+    statement: list[tokenize.TokenInfo] = []
+    count = 0  # statements read: only the first may be the docstring
+    try:
+        for token in tokenize.tokenize(io.BytesIO(body).readline):
+            if token.type in (tokenize.ENCODING, tokenize.COMMENT, tokenize.NL):
+                continue
+            ends = token.type in (tokenize.NEWLINE, tokenize.ENDMARKER) or (
+                token.type == tokenize.OP and token.string == ";"
+            )
+            if not ends:
+                if token.type in (tokenize.INDENT, tokenize.DEDENT):
+                    return last
+                statement.append(token)
+                if not _may_open(statement, count == 0):
+                    return last  # the first statement that is neither
+                continue
+            if statement:
+                last = statement[-1].end[0]
+                count += 1
+                statement = []
+            if token.type == tokenize.ENDMARKER:
+                return last
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return 0
+    return last
+
+
+def _may_open(statement: list[tokenize.TokenInfo], first: bool) -> bool:
+    """Whether the tokens so far of a statement may still be the docstring (``first``:
+    string literals only, no f-string) or a ``from __future__ import``."""
+    head = statement[0]
+    if head.type == tokenize.STRING:
+        token = statement[-1]
+        prefix = token.string[: len(token.string) - len(token.string.lstrip("rRbBuU"))]
+        return first and token.type == tokenize.STRING and token.string[len(prefix)] in "'\""
+    words = ["from", "__future__", "import"]
+    return all(
+        token.type == tokenize.NAME and token.string == word
+        for token, word in zip(statement[:3], words)
+    )
 
 
 def _launcher(data: bytes, prefix: bytes) -> tuple[bytes, bytes, int] | None:
