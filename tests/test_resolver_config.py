@@ -350,3 +350,15 @@ def test_every_run_of_pip_judges_what_pip_will_read(
 
     with pytest.raises(SourceError, match="could be changed by another user"):
         pip_module.pip_command(probe(python))
+
+
+def test_uv_find_links_is_also_read_comma_separated(
+    tmp_path: Path, project: Path, evil: Path
+) -> None:
+    """uv splits ``UV_FIND_LINKS`` at commas: ``mine,theirs`` names their directory."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    done = install(project, "--resolver", "pip", "--python", sys.executable, "hello",
+                   env={"UV_FIND_LINKS": f"{mine},{evil}"})  # fmt: skip
+    refused(done, "UV_FIND_LINKS", str(evil), "could be changed by another user")
+    assert not (tmp_path / "canary").exists()

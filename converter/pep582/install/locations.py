@@ -15,16 +15,24 @@ directory or an archive named directly does:
 - every local file or directory an HTML page there links to (pages may link anywhere).
 
 Places are gathered from everywhere they can be named: the command line, requirements
-files (``-f``, ``-i``, ``--extra-index-url``), pip's and uv's variables, pip's
-configuration files and the ``uv.toml``/``[tool.uv]`` files uv could read (all of them,
-not only the one it would use). Remote places are the user's choice of index, not
-judged here.
+files (``-f``, ``-i``, ``--extra-index-url``, read as pip and as uv read them:
+:mod:`pep582.install.inputs`), pip's and uv's variables (split at white space and at
+commas), the requirements and constraints files variables and pip's configuration name
+(``PIP_CONSTRAINT``, ``UV_CONSTRAINT``, ``constraint = …``), pip's configuration files
+(those of the *target* interpreter: pip re-runs under it and reads its
+``sys.prefix/pip.conf``), the ``uv.toml``/``[tool.uv]`` files uv could discover (all of
+them, not only the one it would use) and the file ``UV_CONFIG_FILE`` names, which uv
+reads even with ``--no-config``. :func:`sources` is the one list of those files: each
+must pass the trust rule itself (pip cannot be told to skip one, nor uv that one), and
+the same list is scanned for places and chooses the resolver. Remote places are the
+user's choice of index, not judged here.
 """
 
 from __future__ import annotations
 
 import configparser
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterator
@@ -293,7 +301,7 @@ def configured(
     for variable, kind in VARIABLES.items():
         if only is not None and not variable.startswith(f"{only.upper()}_"):
             continue
-        for value in os.environ.get(variable, "").split():
+        for value in _items(os.environ.get(variable, "")):
             for base in dict.fromkeys((cwd, Path("/"))):  # pip runs in either
                 yield _strip_name(value), kind, base, f"{variable} {value}"
     found = [s for s in sources(run_in, prefix) if only is None or s.resolver == only]
@@ -330,6 +338,12 @@ def pip_entries(path: str) -> Iterator[tuple[str, str]]:
     for section in parser.sections():
         for key in parser.options(section):
             yield key, parser.get(section, key) or ""
+
+
+def _items(value: str) -> list[str]:
+    """The entries of a variable: split at white space (pip, most of uv's) and at commas
+    too (uv's ``UV_FIND_LINKS``): every reading is judged."""
+    return list(dict.fromkeys([*value.split(), *filter(None, re.split(r"[\s,]+", value))]))
 
 
 def _strip_name(value: str) -> str:
