@@ -493,11 +493,11 @@ class Ratio:
     label: str
     ours: Sequence[str]  # peers whose medians add up to the numerator
     peer: Sequence[str]  # ... and to the denominator
-    target: float | None = None  # issue 13's goal, shown for reference, never asserted
+    target: float | None = None  # issue 22's target, shown for reference, never asserted
 
 
 def print_ratios(measured: Measured, ratios: Sequence[Ratio]) -> None:
-    print("ratios, ours/peer, from medians (issue 13's goal in brackets):")
+    print("ratios, ours/peer, from medians (issue 22's target in brackets):")
     width = max(len(r.label) for r in ratios) + 2
     for ratio in ratios:
         if not all(n in measured.samples for n in (*ratio.ours, *ratio.peer)):

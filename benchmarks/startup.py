@@ -17,7 +17,7 @@ drift hits all alike), after one unmeasured warm-up run each: no hook; hook and 
 __pypackages__; hook and a __pypackages__ holding a module; a peer venv whose .pth imports
 an empty compiled module (the least any .pth hook can cost); and, as the floor, the same
 venv with -S (no site at all). min/median/max are printed; deltas and ratios against
-"no hook" are computed from medians, with issue 13's goals beside them, and so is the
+"no hook" are computed from medians, with issue 22's targets beside them, and so is the
 median of the paired differences (each run minus the "no hook" run of the same round),
 which cancels drift between rounds on a busy machine.
 """
@@ -152,7 +152,7 @@ def main() -> None:
     width = max(map(len, configs)) + 2
     print(
         f"  {'':<{width}}{'min':>8}{'median':>8}{'max':>8} ms  {'median vs no hook':>18}"
-        f"  {'paired':>8}  (issue 13's goal)"
+        f"  {'paired':>8}  (target)"
     )
     for name, values in samples.items():
         median = statistics.median(values)
