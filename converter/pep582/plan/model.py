@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pep582 import SLOTS
 from pep582.fs import Tree
 from pep582.scheme import Layout, Scheme
 from pep582.sources.records import RecordEntry
@@ -52,7 +53,7 @@ ChangeKind = Literal["add", "upgrade", "keep", "remove"]
 ActionKind = Literal["carry", "write", "symlink", "tree"]
 
 
-@dataclass
+@dataclass(**SLOTS)
 class FileAction:
     """One entry of the new tree, relative to ``__pypackages__`` (POSIX separators).
 

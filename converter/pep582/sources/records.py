@@ -10,11 +10,12 @@ import io
 import os
 import re
 import stat
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from pep582 import fs
+from pep582 import SLOTS, fs
 from pep582.errors import SourceError, VerificationError
 
 CHUNK = 1 << 20
@@ -22,7 +23,7 @@ MAX_LINE = 1 << 16  # a RECORD or metadata line longer than this is not a real o
 MAX_FILE = 64 << 20  # nor is a metadata file larger than this
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class Hash:
     """A RECORD hash: algorithm name and urlsafe-base64 value without padding."""
 
@@ -33,7 +34,7 @@ class Hash:
         return f"{self.name}={self.value}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class RecordEntry:
     """One row of a RECORD file (PEP 376/627): path, optional hash, optional size.
 
@@ -57,7 +58,7 @@ class RecordEntry:
             name, sep, value = digest.partition("=")
             if not sep or not value or name not in hashlib.algorithms_guaranteed:
                 raise ValueError(f"bad hash {digest!r}")
-            hash_ = Hash(name, value)
+            hash_ = Hash(sys.intern(name), value)  # one "sha256" for 100,000 rows
         if size and not size.isdigit():
             raise ValueError(f"bad size {size!r}")
         return cls(path, hash_, int(size) if size else None)
