@@ -36,6 +36,8 @@ from pep582.step.startup import DIRNAME
 
 from helpers import pep582, tiny_wheel
 
+pytestmark = pytest.mark.slow  # each attack built for real: the full tier
+
 PY = f"python{sys.version_info[0]}.{sys.version_info[1]}"
 FILES = {
     "bootstrap": f"{DIRNAME}/.pep582/sitecustomize.py",

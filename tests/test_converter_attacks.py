@@ -24,6 +24,8 @@ from pep582.step.startup import DIRNAME
 
 from helpers import bare_venv, fake_dist, migrate_cli, pep582, record_row, tree_snapshot
 
+pytestmark = pytest.mark.slow  # each attack built for real: the full tier
+
 HELLO = {"hello_mod.py": b"def main():\n    print('hi')\n"}
 
 

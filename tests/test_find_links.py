@@ -25,7 +25,8 @@ from pep582.install.uv import find_uv
 
 from helpers import NO_PIP_CONFIG, run, tiny_wheel
 
-pytestmark = pytest.mark.usefixtures("root_only")
+# each attack built for real (a second or more): the full tier
+pytestmark = [pytest.mark.usefixtures("root_only"), pytest.mark.slow]
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from pep582.step.startup import DIRNAME
 
 from helpers import copy_packages
 
+pytestmark = pytest.mark.slow  # each attack built for real: the full tier
+
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 WHEEL = "hello-1.0-py3-none-any.whl"
 TIMEOUT = 120  # seconds: a run that waits on a FIFO or reads /dev/zero never ends

@@ -20,6 +20,8 @@ import pytest
 
 from helpers import run
 
+pytestmark = pytest.mark.slow  # each attack built for real: the full tier
+
 TIMEOUT = 30  # far above the second these take; a wait on a FIFO would hit it
 
 

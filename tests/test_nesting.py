@@ -22,6 +22,8 @@ from pep582 import fs
 
 from helpers import bare_venv, fake_dist, make_dirs, migrate_cli, pep582, tiny_wheel, tree_snapshot
 
+pytestmark = pytest.mark.slow  # each attack built for real: the full tier
+
 DEEP = 5000  # brackets: far past any parser's recursion
 TOO_DEEP = fs.MAX_DEPTH + 20  # directories
 

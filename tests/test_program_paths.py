@@ -27,7 +27,8 @@ from pep582.errors import InterpreterError
 
 from helpers import bare_venv, fake_dist, migrate_cli, pep582
 
-pytestmark = pytest.mark.usefixtures("root_only")
+# each attack built for real (a second or more): the full tier
+pytestmark = [pytest.mark.usefixtures("root_only"), pytest.mark.slow]
 
 REAL = os.path.realpath(sys.executable)
 VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"

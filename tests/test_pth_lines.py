@@ -26,6 +26,8 @@ from pep582.step import startup
 
 from helpers import VERSIONS, add_module, hooked_venv, interpreter, pep582, run, tiny_wheel
 
+pytestmark = pytest.mark.slow  # each attack built for real: the full tier
+
 ODD = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 # Files every version reads alike; the rule must judge at least what each one adds.
 SAME = {
@@ -48,6 +50,7 @@ DIFFERENT = {
 
 SITE_READS = r"""
 import json, os, site, sys
+
 os.path.exists = lambda path: True  # every line that names a path counts
 site_dir, names = sys.argv[1], sys.argv[2:]
 added = {}

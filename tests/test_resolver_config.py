@@ -34,7 +34,8 @@ from pep582.interpreter import Interpreter
 
 from helpers import NO_PIP_CONFIG, make_venv, run, tiny_wheel
 
-pytestmark = pytest.mark.usefixtures("root_only")
+# each attack built for real (a second or more): the full tier
+pytestmark = [pytest.mark.usefixtures("root_only"), pytest.mark.slow]
 
 
 @pytest.fixture
